@@ -1,0 +1,424 @@
+//! The command line: the only place that reads files, prints, and chooses exit codes.
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use jiff::civil::Date;
+
+use crate::compile::{Compiled, Selection, Status};
+use crate::diag;
+use crate::event::{BatchReader, Format};
+use crate::filter::{self, FilterError, Sinks};
+use crate::matcher::Matcher;
+use crate::model::Policy;
+use crate::reference::JsonEvent;
+use crate::validate;
+
+/// Process exit codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Success.
+    Ok = 0,
+    /// An invalid policy, or findings (`--strict`, lint errors).
+    Findings = 1,
+    /// Usage or I/O error.
+    Usage = 2,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e as u8)
+    }
+}
+
+/// False-positive exclusion policies for Microsoft Sentinel and Defender XDR.
+#[derive(Debug, Parser)]
+#[command(name = "fpx", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// When to colour diagnostics.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate policies; print a summary line per file.
+    Check {
+        /// Policy files.
+        #[arg(required = true)]
+        policies: Vec<PathBuf>,
+        #[command(flatten)]
+        today: TodayArg,
+    },
+    /// Filter exported events (JSON Lines or CSV): kept rows to stdout, byte for byte.
+    Filter {
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Input format.
+        #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
+        format: FormatArg,
+        /// Write one JSON line per excluded row here: {"line", "exclusions", "row"}.
+        #[arg(long, value_name = "FILE")]
+        excluded: Option<PathBuf>,
+        /// Write the run's counts here as JSON.
+        #[arg(long, value_name = "FILE")]
+        stats: Option<PathBuf>,
+        /// Exit 1 when any row could not be read (such rows are always kept).
+        #[arg(long)]
+        strict: bool,
+        /// Events file; `-` or nothing reads stdin.
+        input: Option<PathBuf>,
+    },
+    /// Show what each exclusion decides for one event (a JSON object).
+    Explain {
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TextOrJson::Text)]
+        format: TextOrJson,
+        /// The event as JSON text, or `-` to read it from stdin.
+        event: String,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Auto,
+    Jsonl,
+    Csv,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TextOrJson {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct TodayArg {
+    /// The day exclusions are judged active on (YYYY-MM-DD); default: today (UTC).
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub today: Option<Date>,
+}
+
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    /// Policy file.
+    #[arg(long, short)]
+    pub policy: PathBuf,
+    /// Apply only exclusions scoped to this rule (id or name; may be given twice).
+    #[arg(long, value_name = "ID")]
+    pub rule: Vec<String>,
+    #[command(flatten)]
+    pub today: TodayArg,
+}
+
+fn parse_date(s: &str) -> Result<Date, String> {
+    s.parse::<Date>().map_err(|_| format!("`{s}` is not a date: write YYYY-MM-DD"))
+}
+
+/// Terminal settings for one run.
+pub struct Ui {
+    color: bool,
+}
+
+impl Ui {
+    fn new(choice: ColorChoice) -> Ui {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let color = match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => !no_color && io::stderr().is_terminal(),
+        };
+        Ui { color }
+    }
+
+    fn error(&self, message: impl std::fmt::Display) {
+        let _ = writeln!(io::stderr(), "{}: {message}", self.paint("error", "1;31"));
+    }
+
+    fn warning(&self, message: impl std::fmt::Display) {
+        let _ = writeln!(io::stderr(), "{}: {message}", self.paint("warning", "1;33"));
+    }
+
+    fn paint(&self, text: &str, sgr: &str) -> String {
+        if self.color { format!("\x1b[{sgr}m{text}\x1b[0m") } else { text.to_string() }
+    }
+}
+
+/// Runs fpx with the process arguments.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { Exit::Usage } else { Exit::Ok };
+            let _ = e.print();
+            return code.into();
+        }
+    };
+    let ui = Ui::new(cli.color);
+    run(cli.command, &ui).into()
+}
+
+fn run(command: Command, ui: &Ui) -> Exit {
+    match command {
+        Command::Check { policies, today } => check(&policies, today.today, ui),
+        Command::Filter { select, format, excluded, stats, strict, input } => {
+            filter_cmd(&select, format, excluded.as_deref(), stats.as_deref(), strict, input.as_deref(), ui)
+        }
+        Command::Explain { select, format, event } => explain_cmd(&select, format, &event, ui),
+    }
+}
+
+/// Reads a file, naming it in the error.
+fn read_text(path: &Path) -> Result<String, String> {
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("cannot read `{}`: {}", path.display(), io_reason(&e)))?;
+    String::from_utf8(bytes).map_err(|e| {
+        format!("`{}` is not valid UTF-8 (byte {})", path.display(), e.utf8_error().valid_up_to() + 1)
+    })
+}
+
+fn io_reason(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "no such file".into(),
+        io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => {
+            let s = e.to_string();
+            s.split(" (os error").next().unwrap_or(&s).to_lowercase()
+        }
+    }
+}
+
+/// Loads and validates a policy, printing its diagnostics. `Err` carries the exit code.
+fn load_policy(path: &Path, ui: &Ui) -> Result<Policy, Exit> {
+    let source = read_text(path).map_err(|m| {
+        ui.error(m);
+        Exit::Usage
+    })?;
+    validate::load(&source).map_err(|diags| {
+        let name = path.display().to_string();
+        let _ = io::stderr().write_all(diag::render(&diags, &name, &source, ui.color).as_bytes());
+        let n = diags.iter().filter(|d| d.severity == diag::Severity::Error).count();
+        ui.error(format!("`{name}` is invalid: {n} error{}", if n == 1 { "" } else { "s" }));
+        Exit::Findings
+    })
+}
+
+fn selection(select: &SelectArgs) -> Selection {
+    Selection { today: select.today.today.unwrap_or_else(Selection::utc_today), rules: select.rule.clone() }
+}
+
+fn warn_inactive(compiled: &Compiled<'_>, ui: &Ui) {
+    for e in compiled.with_status(Status::Expired) {
+        if let Some(d) = e.expires {
+            ui.warning(format!("exclusion `{}` expired on {d} and is not applied", e.id));
+        }
+    }
+}
+
+fn check(paths: &[PathBuf], today: Option<Date>, ui: &Ui) -> Exit {
+    let today = today.unwrap_or_else(Selection::utc_today);
+    let mut exit = Exit::Ok;
+    let mut out = io::stdout().lock();
+    for path in paths {
+        match load_policy(path, ui) {
+            Ok(policy) => {
+                let sel = Selection { today, rules: Vec::new() };
+                let compiled = Compiled::new(&policy, sel);
+                let expired = compiled.with_status(Status::Expired).count();
+                let n = policy.exclusions.len();
+                let _ = writeln!(
+                    out,
+                    "{}: ok: policy `{}`, {n} exclusion{}, {} active, {expired} expired",
+                    path.display(),
+                    policy.name,
+                    if n == 1 { "" } else { "s" },
+                    n - expired,
+                );
+            }
+            Err(code) => exit = exit.max_code(code),
+        }
+    }
+    exit
+}
+
+impl Exit {
+    fn max_code(self, other: Exit) -> Exit {
+        if other as u8 > self as u8 { other } else { self }
+    }
+}
+
+fn create(path: &Path, ui: &Ui) -> Result<BufWriter<File>, Exit> {
+    File::create(path).map(BufWriter::new).map_err(|e| {
+        ui.error(format!("cannot write `{}`: {}", path.display(), io_reason(&e)));
+        Exit::Usage
+    })
+}
+
+/// At most this many unreadable rows are reported one by one.
+const UNREADABLE_REPORTED: u64 = 20;
+
+fn filter_cmd(
+    select: &SelectArgs,
+    format: FormatArg,
+    excluded: Option<&Path>,
+    stats_path: Option<&Path>,
+    strict: bool,
+    input: Option<&Path>,
+    ui: &Ui,
+) -> Exit {
+    let policy = match load_policy(&select.policy, ui) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let compiled = Compiled::new(&policy, selection(select));
+    warn_inactive(&compiled, ui);
+    let matcher = match Matcher::new(&compiled) {
+        Ok(m) => m,
+        Err(e) => {
+            ui.error(e);
+            return Exit::Findings;
+        }
+    };
+    let stdin_path = input.filter(|p| p.as_os_str() != "-");
+    let mut reader: Box<dyn Read> = match stdin_path {
+        Some(p) => match File::open(p) {
+            Ok(f) => Box::new(f),
+            Err(e) => {
+                ui.error(format!("cannot read `{}`: {}", p.display(), io_reason(&e)));
+                return Exit::Usage;
+            }
+        },
+        None => Box::new(io::stdin().lock()),
+    };
+    let (format, prefix) = match format {
+        FormatArg::Jsonl => (Format::Jsonl, Vec::new()),
+        FormatArg::Csv => (Format::Csv, Vec::new()),
+        FormatArg::Auto => match stdin_path.and_then(Format::from_path) {
+            Some(f) => (f, Vec::new()),
+            None => {
+                let mut head = Vec::new();
+                if let Err(e) = reader.by_ref().take(64 * 1024).read_to_end(&mut head) {
+                    ui.error(format!("cannot read input: {}", io_reason(&e)));
+                    return Exit::Usage;
+                }
+                (Format::sniff(&head), head)
+            }
+        },
+    };
+    let batches = BatchReader::with_prefix(reader, format, prefix);
+    let mut excluded_out = match excluded.map(|p| create(p, ui)).transpose() {
+        Ok(w) => w,
+        Err(code) => return code,
+    };
+    let stdout = io::stdout();
+    let mut kept = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut reported = 0u64;
+    let mut on_unreadable = |line: u64, e: &crate::event::RowError| {
+        reported += 1;
+        if reported <= UNREADABLE_REPORTED {
+            ui.warning(format!("line {line}: {e}; row kept unread"));
+        }
+    };
+    let result = filter::run(
+        &compiled,
+        &matcher,
+        batches,
+        format,
+        Sinks {
+            kept: &mut kept,
+            excluded: excluded_out.as_mut().map(|w| w as &mut dyn Write),
+            unreadable: &mut on_unreadable,
+        },
+    );
+    let stats = match result {
+        Ok(s) => s,
+        Err(FilterError::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => return Exit::Ok,
+        Err(FilterError::Write(e)) => {
+            ui.error(format!("cannot write output: {}", io_reason(&e)));
+            return Exit::Usage;
+        }
+        Err(FilterError::Read(e)) => {
+            ui.error(format!("cannot read input: {}", io_reason(&e)));
+            return Exit::Usage;
+        }
+    };
+    if stats.unreadable > UNREADABLE_REPORTED {
+        ui.warning(format!("{} more unreadable rows kept", stats.unreadable - UNREADABLE_REPORTED));
+    }
+    if let Some(path) = stats_path {
+        let written = create(path, ui).and_then(|mut w| {
+            serde_json::to_writer_pretty(&mut w, &stats)
+                .map_err(io::Error::from)
+                .and_then(|()| writeln!(w))
+                .and_then(|()| w.flush())
+                .map_err(|e| {
+                    ui.error(format!("cannot write `{}`: {}", path.display(), io_reason(&e)));
+                    Exit::Usage
+                })
+        });
+        if let Err(code) = written {
+            return code;
+        }
+    }
+    let _ = writeln!(
+        io::stderr(),
+        "fpx: {} rows: {} kept, {} excluded, {} unreadable",
+        stats.total,
+        stats.kept,
+        stats.excluded,
+        stats.unreadable
+    );
+    if strict && stats.unreadable > 0 { Exit::Findings } else { Exit::Ok }
+}
+
+fn explain_cmd(select: &SelectArgs, format: TextOrJson, event: &str, ui: &Ui) -> Exit {
+    let policy = match load_policy(&select.policy, ui) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let text = if event == "-" {
+        let mut s = String::new();
+        if let Err(e) = io::stdin().read_to_string(&mut s) {
+            ui.error(format!("cannot read the event from stdin: {}", io_reason(&e)));
+            return Exit::Usage;
+        }
+        s
+    } else {
+        event.to_string()
+    };
+    let parsed = match JsonEvent::parse(text.trim()) {
+        Ok(ev) => ev,
+        Err(e) => {
+            ui.error(format!("the event is not a JSON object: {e}"));
+            return Exit::Usage;
+        }
+    };
+    let compiled = Compiled::new(&policy, selection(select));
+    let explanation = crate::explain::explain(&compiled, &parsed);
+    let rendered = match format {
+        TextOrJson::Text => explanation.render(),
+        TextOrJson::Json => serde_json::to_string_pretty(&explanation).unwrap_or_default() + "\n",
+    };
+    match io::stdout().lock().write_all(rendered.as_bytes()) {
+        Ok(()) => Exit::Ok,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Exit::Ok,
+        Err(e) => {
+            ui.error(format!("cannot write output: {}", io_reason(&e)));
+            Exit::Usage
+        }
+    }
+}

@@ -1,0 +1,651 @@
+//! Reading exported events: JSON Lines and CSV, streamed in batches of whole rows.
+//!
+//! Each row keeps its exact bytes (so kept rows are written back byte for byte) and its
+//! first physical line number. Only the columns a policy reads are decoded, into
+//! [`Cell`]s, by the rules in [`crate::semantics`].
+
+use std::borrow::Cow;
+use std::fmt;
+use std::io::{self, Read};
+use std::ops::Range;
+use std::path::Path;
+
+use serde::de::{DeserializeSeed, Deserializer as _, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
+
+use crate::semantics::Cell;
+
+/// The byte-order mark some exporters put before the first row.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+/// Bytes read from the input at a time.
+const BLOCK: usize = 1 << 20;
+
+/// An event export format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// One JSON object per line, keyed by column name.
+    Jsonl,
+    /// RFC 4180 CSV with a header row of column names.
+    Csv,
+}
+
+impl Format {
+    /// The format a file name says (`.jsonl`, `.ndjson`, `.json`, `.csv`), if any.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "jsonl" | "ndjson" | "json" => Some(Format::Jsonl),
+            "csv" => Some(Format::Csv),
+            _ => None,
+        }
+    }
+
+    /// The format of content: JSON Lines when the first non-blank byte opens an object.
+    pub fn sniff(head: &[u8]) -> Format {
+        let head = head.strip_prefix(BOM).unwrap_or(head);
+        match head.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{') | None => Format::Jsonl,
+            Some(_) => Format::Csv,
+        }
+    }
+}
+
+/// The columns (and headers) a compiled policy reads: the row's slots, in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Layout {
+    /// Slot `i` for `i < columns.len()` is column `columns[i]`.
+    pub columns: Vec<String>,
+    /// The column holding the headers as a JSON object.
+    pub header_column: Option<String>,
+    /// Slot `columns.len() + j` is header `headers[j]` in `header_column`.
+    pub headers: Vec<String>,
+}
+
+impl Layout {
+    pub fn slots(&self) -> usize {
+        self.columns.len() + self.headers.len()
+    }
+
+    pub fn column_slot(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c == name)
+    }
+
+    pub fn header_slot(&self, name: &str) -> Option<usize> {
+        self.headers.iter().position(|h| h == name).map(|j| self.columns.len() + j)
+    }
+
+    fn key_role(&self, key: &str) -> Option<KeyRole> {
+        if let Some(i) = self.column_slot(key) {
+            return Some(KeyRole::Column(i));
+        }
+        (self.header_column.as_deref() == Some(key) && !self.headers.is_empty()).then_some(KeyRole::Headers)
+    }
+}
+
+#[derive(Clone, Copy)]
+enum KeyRole {
+    Column(usize),
+    Headers,
+}
+
+/// Why a row could not be read. The row is kept (fpx never hides what it cannot judge).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowError {
+    pub message: String,
+}
+
+impl RowError {
+    fn new(message: impl Into<String>) -> Self {
+        RowError { message: message.into() }
+    }
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Decodes the policy's slots of one JSON Lines row. `line` is the row without its line
+/// terminator. On success `cells` has one cell per slot.
+pub fn read_json_row<'a>(line: &'a str, layout: &Layout, cells: &mut Vec<Cell<'a>>) -> Result<(), RowError> {
+    cells.clear();
+    cells.resize(layout.slots(), Cell::Absent);
+    let mut headers: Option<&'a RawValue> = None;
+    let mut de = serde_json::Deserializer::from_str(line);
+    let seed = RowSeed { layout, cells, headers: &mut headers, seen: 0 };
+    seed.deserialize(&mut de).map_err(|e| json_error(&e))?;
+    de.end().map_err(|e| json_error(&e))?;
+    if let Some(raw) = headers {
+        read_header_bag(raw.get(), layout, cells)?;
+    }
+    Ok(())
+}
+
+fn json_error(e: &serde_json::Error) -> RowError {
+    let msg = e.to_string();
+    // serde_json appends " at line L column C"; the line is always 1 within a row.
+    let msg = match msg.rfind(" at line ") {
+        Some(i) => format!("{} (column {})", msg.get(..i).unwrap_or(&msg), e.column()),
+        None => msg,
+    };
+    RowError::new(format!("invalid JSON: {msg}"))
+}
+
+/// A JSON object key, borrowed when it has no escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a column name")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+struct RowSeed<'l, 'c, 'a> {
+    layout: &'l Layout,
+    cells: &'c mut Vec<Cell<'a>>,
+    headers: &'c mut Option<&'a RawValue>,
+    /// Bit i set once slot i (i < 64) was seen; larger layouts check cells instead.
+    seen: u64,
+}
+
+impl<'a> DeserializeSeed<'a> for RowSeed<'_, '_, 'a> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'a>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'a> Visitor<'a> for RowSeed<'_, '_, 'a> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object of column names")
+    }
+
+    fn visit_map<A: MapAccess<'a>>(mut self, mut map: A) -> Result<(), A::Error> {
+        let mut seen_headers = false;
+        while let Some(Key(key)) = map.next_key::<Key<'a>>()? {
+            match self.layout.key_role(&key) {
+                Some(KeyRole::Column(i)) => {
+                    let raw: &'a RawValue = map.next_value()?;
+                    let bit = 1u64.checked_shl(i as u32).unwrap_or(0);
+                    if self.seen & bit != 0 {
+                        return Err(serde::de::Error::custom(format!("duplicate key `{key}`")));
+                    }
+                    self.seen |= bit;
+                    let cell = Cell::from_json(raw.get())
+                        .ok_or_else(|| serde::de::Error::custom("invalid value"))?;
+                    if let Some(slot) = self.cells.get_mut(i) {
+                        *slot = cell;
+                    }
+                }
+                Some(KeyRole::Headers) => {
+                    if seen_headers {
+                        return Err(serde::de::Error::custom(format!("duplicate key `{key}`")));
+                    }
+                    seen_headers = true;
+                    *self.headers = Some(map.next_value()?);
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads the header slots from the header column's value: a JSON object, or a string
+/// holding one (as CSV exports carry it). Anything else has no headers.
+pub fn read_header_bag<'a>(raw: &'a str, layout: &Layout, cells: &mut [Cell<'a>]) -> Result<(), RowError> {
+    let trimmed = raw.trim_start();
+    if trimmed.starts_with('"') {
+        let Ok(text) = serde_json::from_str::<String>(raw) else { return Ok(()) };
+        let mut owned: Vec<Cell<'_>> = vec![Cell::Absent; cells.len()];
+        read_header_object(&text, layout, &mut owned)?;
+        for (dst, src) in cells.iter_mut().zip(owned) {
+            if let Cell::Text(t) = src {
+                *dst = Cell::Text(Cow::Owned(t.into_owned()));
+            }
+        }
+        Ok(())
+    } else if trimmed.starts_with('{') {
+        read_header_object(raw, layout, cells)
+    } else {
+        Ok(())
+    }
+}
+
+/// Reads header slots from JSON text that should be an object; text that is not a JSON
+/// object has no headers (as KQL's `parse_json` gives no property bag for it).
+fn read_header_object<'a, 'b>(text: &'a str, layout: &Layout, cells: &mut [Cell<'b>]) -> Result<(), RowError>
+where
+    'a: 'b,
+{
+    if !text.trim_start().starts_with('{') {
+        return Ok(());
+    }
+    let mut found: Vec<(usize, &'a RawValue)> = Vec::new();
+    let mut de = serde_json::Deserializer::from_str(text);
+    let result = (&mut de).deserialize_map(HeaderVisitor { layout, found: &mut found });
+    match result.and_then(|()| de.end()) {
+        Ok(()) => {}
+        Err(e) if e.to_string().starts_with("duplicate header") => {
+            return Err(RowError::new(format!("headers: {}", strip_position(&e.to_string()))));
+        }
+        // Not a JSON object: no headers, as KQL's parse_json gives no property bag.
+        Err(_) => return Ok(()),
+    }
+    for (slot, raw) in found {
+        if let (Some(dst), Some(cell)) = (cells.get_mut(slot), Cell::header_from_json(raw.get())) {
+            *dst = cell;
+        }
+    }
+    Ok(())
+}
+
+fn strip_position(msg: &str) -> &str {
+    msg.rfind(" at line ").and_then(|i| msg.get(..i)).unwrap_or(msg)
+}
+
+struct HeaderVisitor<'l, 'f, 'a> {
+    layout: &'l Layout,
+    found: &'f mut Vec<(usize, &'a RawValue)>,
+}
+
+impl<'a> Visitor<'a> for HeaderVisitor<'_, '_, 'a> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object of headers")
+    }
+
+    fn visit_map<A: MapAccess<'a>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(Key(key)) = map.next_key::<Key<'a>>()? {
+            match self.layout.header_slot(&key) {
+                Some(slot) => {
+                    if self.found.iter().any(|(s, _)| *s == slot) {
+                        return Err(serde::de::Error::custom(format!("duplicate header `{key}`")));
+                    }
+                    self.found.push((slot, map.next_value()?));
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The columns of a CSV export, from its header row.
+#[derive(Clone, Debug)]
+pub struct CsvColumns {
+    pub names: Vec<String>,
+    /// For each field position, the slot it fills (or the header bag).
+    roles: Vec<Option<CsvRole>>,
+    /// A column the policy reads appears twice: every row is unreadable.
+    pub duplicate: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum CsvRole {
+    Column(usize),
+    Headers,
+}
+
+impl CsvColumns {
+    pub fn new(names: Vec<String>, layout: &Layout) -> CsvColumns {
+        let mut roles = Vec::with_capacity(names.len());
+        let mut duplicate = None;
+        for (i, n) in names.iter().enumerate() {
+            let role = match layout.key_role(n) {
+                Some(KeyRole::Column(s)) => Some(CsvRole::Column(s)),
+                Some(KeyRole::Headers) => Some(CsvRole::Headers),
+                None => None,
+            };
+            if role.is_some() && names.iter().take(i).any(|m| m == n) {
+                duplicate.get_or_insert_with(|| n.clone());
+            }
+            roles.push(role);
+        }
+        CsvColumns { names, roles, duplicate }
+    }
+}
+
+/// Decodes the policy's slots of one CSV row from its unescaped fields.
+pub fn read_csv_row<'a>(
+    fields: &'a [u8],
+    ends: &[usize],
+    columns: &CsvColumns,
+    layout: &Layout,
+    cells: &mut Vec<Cell<'a>>,
+) -> Result<(), RowError> {
+    cells.clear();
+    cells.resize(layout.slots(), Cell::Absent);
+    if let Some(d) = &columns.duplicate {
+        return Err(RowError::new(format!("the header row names column `{d}` twice")));
+    }
+    if ends.len() != columns.names.len() {
+        return Err(RowError::new(format!(
+            "{} fields where the header row has {}",
+            ends.len(),
+            columns.names.len()
+        )));
+    }
+    let mut start = 0;
+    let mut bag: Option<&'a str> = None;
+    for (i, &end) in ends.iter().enumerate() {
+        let bytes = fields.get(start..end).unwrap_or_default();
+        start = end;
+        let Some(Some(role)) = columns.roles.get(i) else { continue };
+        let text = std::str::from_utf8(bytes).map_err(|_| {
+            RowError::new(format!(
+                "column `{}` is not valid UTF-8",
+                columns.names.get(i).map_or("", |s| s.as_str())
+            ))
+        })?;
+        match role {
+            CsvRole::Column(slot) => {
+                if let Some(c) = cells.get_mut(*slot) {
+                    *c = Cell::text(text);
+                }
+            }
+            CsvRole::Headers => bag = Some(text),
+        }
+    }
+    if let Some(text) = bag {
+        read_header_object(text, layout, cells)?;
+    }
+    Ok(())
+}
+
+/// One row of a batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// First physical line of the row, 1-based (a CSV header row is line 1).
+    pub line: u64,
+    /// The row's bytes in [`Batch::data`], line terminator included.
+    pub raw: Range<usize>,
+    /// CSV only: the row's unescaped fields in [`Batch::fields`] and field ends in
+    /// [`Batch::ends`] (relative to the start of its fields).
+    pub fields: Range<usize>,
+    pub ends: Range<usize>,
+}
+
+/// Whole rows read from the input at once.
+#[derive(Clone, Debug, Default)]
+pub struct Batch {
+    pub data: Vec<u8>,
+    pub records: Vec<Record>,
+    pub fields: Vec<u8>,
+    pub ends: Vec<usize>,
+}
+
+impl Batch {
+    pub fn raw(&self, r: &Record) -> &[u8] {
+        self.data.get(r.raw.clone()).unwrap_or_default()
+    }
+
+    /// A row's text without its line terminator (and without a leading byte-order mark).
+    pub fn text(&self, r: &Record) -> Result<&str, RowError> {
+        let raw = self.raw(r);
+        let raw = raw.strip_prefix(BOM).unwrap_or(raw);
+        let end = raw.iter().rposition(|b| !matches!(b, b'\n' | b'\r')).map_or(0, |i| i + 1);
+        std::str::from_utf8(raw.get(..end).unwrap_or_default())
+            .map_err(|e| RowError::new(format!("invalid UTF-8 at byte {}", e.valid_up_to() + 1)))
+    }
+
+    pub fn csv_fields(&self, r: &Record) -> (&[u8], &[usize]) {
+        (
+            self.fields.get(r.fields.clone()).unwrap_or_default(),
+            self.ends.get(r.ends.clone()).unwrap_or_default(),
+        )
+    }
+}
+
+/// Streams an input as batches of whole rows.
+pub struct BatchReader<R> {
+    inner: R,
+    format: Format,
+    /// Unconsumed bytes: the start of a row that continues past the last read.
+    carry: Vec<u8>,
+    eof: bool,
+    /// Physical line number of the first byte of `carry`.
+    line: u64,
+    csv: csv_core::Reader,
+    /// The CSV header row, once read: its raw bytes and column names.
+    header: Option<(Vec<u8>, Vec<String>)>,
+    first: bool,
+}
+
+impl<R: Read> BatchReader<R> {
+    pub fn new(inner: R, format: Format) -> Self {
+        BatchReader {
+            inner,
+            format,
+            carry: Vec::new(),
+            eof: false,
+            line: 1,
+            csv: csv_core::Reader::new(),
+            header: None,
+            first: true,
+        }
+    }
+
+    /// Starts with bytes already read from the input (used to sniff the format).
+    pub fn with_prefix(inner: R, format: Format, prefix: Vec<u8>) -> Self {
+        let mut r = BatchReader::new(inner, format);
+        r.carry = prefix;
+        r
+    }
+
+    /// The CSV header row (raw bytes, names), after the first batch was read.
+    pub fn csv_header(&self) -> Option<&(Vec<u8>, Vec<String>)> {
+        self.header.as_ref()
+    }
+
+    fn fill(&mut self, want: usize) -> io::Result<()> {
+        let start = self.carry.len();
+        self.carry.resize(start + want, 0);
+        let mut filled = start;
+        while filled < self.carry.len() {
+            match self.inner.read(self.carry.get_mut(filled..).unwrap_or_default()) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.carry.truncate(filled);
+                    return Err(e);
+                }
+            }
+        }
+        self.carry.truncate(filled);
+        Ok(())
+    }
+
+    /// The next batch of whole rows; `None` at the end of the input.
+    pub fn next_batch(&mut self) -> io::Result<Option<Batch>> {
+        loop {
+            if !self.eof && self.carry.len() < BLOCK {
+                self.fill(BLOCK)?;
+            }
+            let data = std::mem::take(&mut self.carry);
+            let (batch, rest) = match self.format {
+                Format::Jsonl => self.split_lines(data),
+                Format::Csv => self.split_csv(data),
+            };
+            self.carry = rest;
+            if !batch.records.is_empty() {
+                return Ok(Some(batch));
+            }
+            if self.eof && self.carry.is_empty() {
+                return Ok(None);
+            }
+            if !self.eof {
+                // A row longer than what is buffered: read more of it.
+                let more = self.carry.len().max(BLOCK);
+                self.fill(more)?;
+            } else if !self.carry.is_empty() {
+                // Only blank bytes remain.
+                self.carry.clear();
+            }
+        }
+    }
+
+    /// Splits JSON Lines at `\n`; a final row without terminator is taken at the end of input.
+    fn split_lines(&mut self, data: Vec<u8>) -> (Batch, Vec<u8>) {
+        let cut = if self.eof { data.len() } else { memchr::memrchr(b'\n', &data).map_or(0, |i| i + 1) };
+        let mut records = Vec::new();
+        let mut start = 0;
+        while start < cut {
+            let end = memchr::memchr(b'\n', data.get(start..cut).unwrap_or_default())
+                .map_or(cut, |i| start + i + 1);
+            let line = self.line;
+            self.line += 1;
+            let raw = data.get(start..end).unwrap_or_default();
+            let content = if self.first && start == 0 { raw.strip_prefix(BOM).unwrap_or(raw) } else { raw };
+            if !content.iter().all(|b| b.is_ascii_whitespace()) {
+                records.push(Record { line, raw: start..end, fields: 0..0, ends: 0..0 });
+            }
+            start = end;
+        }
+        if cut > 0 {
+            self.first = false;
+        }
+        let rest = data.get(cut..).unwrap_or_default().to_vec();
+        let mut data = data;
+        data.truncate(cut);
+        (Batch { data, records, ..Batch::default() }, rest)
+    }
+
+    /// Splits CSV rows with csv-core, keeping each row's exact bytes and unescaped fields.
+    fn split_csv(&mut self, data: Vec<u8>) -> (Batch, Vec<u8>) {
+        use csv_core::ReadRecordResult as Rr;
+        let mut batch = Batch::default();
+        let mut pos = 0;
+        let mut header_pending = self.header.is_none();
+        if self.first && data.starts_with(BOM) {
+            pos = BOM.len();
+        }
+        let mut out = vec![0u8; 4096];
+        let mut ends = vec![0usize; 64];
+        let mut consumed_to = 0; // end of the last whole row
+        loop {
+            // Skip blank lines between rows; they belong to no row.
+            while let Some(b'\r' | b'\n') = data.get(pos) {
+                if data.get(pos) == Some(&b'\n') {
+                    self.line += 1;
+                }
+                pos += 1;
+            }
+            if pos >= data.len() && !self.eof {
+                break;
+            }
+            if pos >= data.len() {
+                consumed_to = data.len();
+                break;
+            }
+            let row_start = if header_pending && self.first { 0 } else { pos };
+            self.csv.reset();
+            let (mut nout_total, mut nend_total, mut at) = (0usize, 0usize, pos);
+            let complete = loop {
+                let input = data.get(at..).unwrap_or_default();
+                let (res, nin, nout, nend) = self.csv.read_record(
+                    input,
+                    out.get_mut(nout_total..).unwrap_or_default(),
+                    ends.get_mut(nend_total..).unwrap_or_default(),
+                );
+                at += nin;
+                nout_total += nout;
+                nend_total += nend;
+                match res {
+                    Rr::OutputFull => out.resize(out.len() * 2, 0),
+                    Rr::OutputEndsFull => ends.resize(ends.len() * 2, 0),
+                    Rr::Record => break true,
+                    Rr::InputEmpty if self.eof && input.is_empty() => {
+                        // csv-core wants an empty read to finish the last row.
+                        continue;
+                    }
+                    Rr::InputEmpty if self.eof => continue,
+                    Rr::InputEmpty => break false,
+                    Rr::End => break false,
+                }
+            };
+            if !complete {
+                break;
+            }
+            // Include the row's terminator: csv-core may stop before or after it.
+            let mut end = at;
+            if end > 0 && data.get(end - 1) == Some(&b'\r') && data.get(end) == Some(&b'\n') {
+                end += 1;
+            } else if !matches!(data.get(end.wrapping_sub(1)), Some(b'\n' | b'\r')) || end == pos {
+                match (data.get(end), data.get(end + 1)) {
+                    (Some(b'\r'), Some(b'\n')) => end += 2,
+                    (Some(b'\r'), None) if !self.eof => break, // CRLF split across reads
+                    (Some(b'\n' | b'\r'), _) => end += 1,
+                    _ => {}
+                }
+            }
+            if end >= data.len() && !self.eof && !matches!(data.get(end.wrapping_sub(1)), Some(b'\n')) {
+                // The row may continue (or its terminator may be split) in the next read.
+                break;
+            }
+            let raw = data.get(row_start..end).unwrap_or_default();
+            let line = self.line;
+            self.line += raw.iter().filter(|&&b| b == b'\n').count() as u64;
+            if header_pending {
+                let mut names = Vec::with_capacity(nend_total);
+                let mut s = 0;
+                for &e in ends.get(..nend_total).unwrap_or_default() {
+                    let name = String::from_utf8_lossy(out.get(s..e).unwrap_or_default());
+                    names.push(name.trim().to_string());
+                    s = e;
+                }
+                self.header = Some((raw.to_vec(), names));
+                header_pending = false;
+            } else {
+                let f0 = batch.fields.len();
+                batch.fields.extend_from_slice(out.get(..nout_total).unwrap_or_default());
+                let e0 = batch.ends.len();
+                batch.ends.extend_from_slice(ends.get(..nend_total).unwrap_or_default());
+                let d0 = batch.data.len();
+                batch.data.extend_from_slice(raw);
+                batch.records.push(Record {
+                    line,
+                    raw: d0..batch.data.len(),
+                    fields: f0..batch.fields.len(),
+                    ends: e0..batch.ends.len(),
+                });
+            }
+            self.first = false;
+            pos = end;
+            consumed_to = end;
+        }
+        if self.eof
+            && consumed_to < data.len()
+            && data.get(consumed_to..).is_some_and(|r| r.iter().all(|b| matches!(b, b'\r' | b'\n')))
+        {
+            consumed_to = data.len();
+        }
+        let rest = data.get(consumed_to..).unwrap_or_default().to_vec();
+        (batch, rest)
+    }
+}

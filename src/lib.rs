@@ -1,0 +1,19 @@
+//! fpx: false-positive exclusion policies for Microsoft Sentinel and Defender XDR.
+//!
+//! Data flows one way: policy text → [`raw`] (spanned mirror) → [`validate`] →
+//! [`model::Policy`] → [`compile`] (selection for a day and rules) → [`matcher`] /
+//! KQL / reports → the CLI. What a condition means is defined once, in [`semantics`].
+
+pub mod cli;
+pub mod compile;
+pub mod diag;
+pub mod event;
+pub mod explain;
+pub mod filter;
+pub mod matcher;
+pub mod model;
+pub mod profile;
+pub mod raw;
+pub mod reference;
+pub mod semantics;
+pub mod validate;
