@@ -1,7 +1,11 @@
 //! The command line: the only place that reads files, prints, and chooses exit codes.
 
+mod check;
+mod explain;
+mod filter;
+
 use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -10,11 +14,7 @@ use jiff::civil::Date;
 
 use crate::compile::{Compiled, Selection, Status};
 use crate::diag;
-use crate::event::{BatchReader, Format};
-use crate::filter::{self, FilterError, Sinks};
-use crate::matcher::Matcher;
 use crate::model::Policy;
-use crate::reference::JsonEvent;
 use crate::validate;
 
 /// Process exit codes.
@@ -131,7 +131,7 @@ fn parse_date(s: &str) -> Result<Date, String> {
 
 /// Terminal settings for one run.
 pub struct Ui {
-    color: bool,
+    pub(crate) color: bool,
 }
 
 impl Ui {
@@ -145,11 +145,11 @@ impl Ui {
         Ui { color }
     }
 
-    fn error(&self, message: impl std::fmt::Display) {
+    pub(crate) fn error(&self, message: impl std::fmt::Display) {
         let _ = writeln!(io::stderr(), "{}: {message}", self.paint("error", "1;31"));
     }
 
-    fn warning(&self, message: impl std::fmt::Display) {
+    pub(crate) fn warning(&self, message: impl std::fmt::Display) {
         let _ = writeln!(io::stderr(), "{}: {message}", self.paint("warning", "1;33"));
     }
 
@@ -174,16 +174,16 @@ pub fn main() -> ExitCode {
 
 fn run(command: Command, ui: &Ui) -> Exit {
     match command {
-        Command::Check { policies, today } => check(&policies, today.today, ui),
+        Command::Check { policies, today } => check::run(&policies, today.today, ui),
         Command::Filter { select, format, excluded, stats, strict, input } => {
-            filter_cmd(&select, format, excluded.as_deref(), stats.as_deref(), strict, input.as_deref(), ui)
+            filter::run(&select, format, excluded.as_deref(), stats.as_deref(), strict, input.as_deref(), ui)
         }
-        Command::Explain { select, format, event } => explain_cmd(&select, format, &event, ui),
+        Command::Explain { select, format, event } => explain::run(&select, format, &event, ui),
     }
 }
 
 /// Reads a file, naming it in the error.
-fn read_text(path: &Path) -> Result<String, String> {
+pub(crate) fn read_text(path: &Path) -> Result<String, String> {
     let bytes =
         std::fs::read(path).map_err(|e| format!("cannot read `{}`: {}", path.display(), io_reason(&e)))?;
     String::from_utf8(bytes).map_err(|e| {
@@ -191,7 +191,7 @@ fn read_text(path: &Path) -> Result<String, String> {
     })
 }
 
-fn io_reason(e: &io::Error) -> String {
+pub(crate) fn io_reason(e: &io::Error) -> String {
     match e.kind() {
         io::ErrorKind::NotFound => "no such file".into(),
         io::ErrorKind::PermissionDenied => "permission denied".into(),
@@ -203,7 +203,7 @@ fn io_reason(e: &io::Error) -> String {
 }
 
 /// Loads and validates a policy, printing its diagnostics. `Err` carries the exit code.
-fn load_policy(path: &Path, ui: &Ui) -> Result<Policy, Exit> {
+pub(crate) fn load_policy(path: &Path, ui: &Ui) -> Result<Policy, Exit> {
     let source = read_text(path).map_err(|m| {
         ui.error(m);
         Exit::Usage
@@ -217,42 +217,16 @@ fn load_policy(path: &Path, ui: &Ui) -> Result<Policy, Exit> {
     })
 }
 
-fn selection(select: &SelectArgs) -> Selection {
+pub(crate) fn selection(select: &SelectArgs) -> Selection {
     Selection { today: select.today.today.unwrap_or_else(Selection::utc_today), rules: select.rule.clone() }
 }
 
-fn warn_inactive(compiled: &Compiled<'_>, ui: &Ui) {
+pub(crate) fn warn_inactive(compiled: &Compiled<'_>, ui: &Ui) {
     for e in compiled.with_status(Status::Expired) {
         if let Some(d) = e.expires {
             ui.warning(format!("exclusion `{}` expired on {d} and is not applied", e.id));
         }
     }
-}
-
-fn check(paths: &[PathBuf], today: Option<Date>, ui: &Ui) -> Exit {
-    let today = today.unwrap_or_else(Selection::utc_today);
-    let mut exit = Exit::Ok;
-    let mut out = io::stdout().lock();
-    for path in paths {
-        match load_policy(path, ui) {
-            Ok(policy) => {
-                let sel = Selection { today, rules: Vec::new() };
-                let compiled = Compiled::new(&policy, sel);
-                let expired = compiled.with_status(Status::Expired).count();
-                let n = policy.exclusions.len();
-                let _ = writeln!(
-                    out,
-                    "{}: ok: policy `{}`, {n} exclusion{}, {} active, {expired} expired",
-                    path.display(),
-                    policy.name,
-                    if n == 1 { "" } else { "s" },
-                    n - expired,
-                );
-            }
-            Err(code) => exit = exit.max_code(code),
-        }
-    }
-    exit
 }
 
 impl Exit {
@@ -261,164 +235,9 @@ impl Exit {
     }
 }
 
-fn create(path: &Path, ui: &Ui) -> Result<BufWriter<File>, Exit> {
+pub(crate) fn create(path: &Path, ui: &Ui) -> Result<BufWriter<File>, Exit> {
     File::create(path).map(BufWriter::new).map_err(|e| {
         ui.error(format!("cannot write `{}`: {}", path.display(), io_reason(&e)));
         Exit::Usage
     })
-}
-
-/// At most this many unreadable rows are reported one by one.
-const UNREADABLE_REPORTED: u64 = 20;
-
-fn filter_cmd(
-    select: &SelectArgs,
-    format: FormatArg,
-    excluded: Option<&Path>,
-    stats_path: Option<&Path>,
-    strict: bool,
-    input: Option<&Path>,
-    ui: &Ui,
-) -> Exit {
-    let policy = match load_policy(&select.policy, ui) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let compiled = Compiled::new(&policy, selection(select));
-    warn_inactive(&compiled, ui);
-    let matcher = match Matcher::new(&compiled) {
-        Ok(m) => m,
-        Err(e) => {
-            ui.error(e);
-            return Exit::Findings;
-        }
-    };
-    let stdin_path = input.filter(|p| p.as_os_str() != "-");
-    let mut reader: Box<dyn Read> = match stdin_path {
-        Some(p) => match File::open(p) {
-            Ok(f) => Box::new(f),
-            Err(e) => {
-                ui.error(format!("cannot read `{}`: {}", p.display(), io_reason(&e)));
-                return Exit::Usage;
-            }
-        },
-        None => Box::new(io::stdin().lock()),
-    };
-    let (format, prefix) = match format {
-        FormatArg::Jsonl => (Format::Jsonl, Vec::new()),
-        FormatArg::Csv => (Format::Csv, Vec::new()),
-        FormatArg::Auto => match stdin_path.and_then(Format::from_path) {
-            Some(f) => (f, Vec::new()),
-            None => {
-                let mut head = Vec::new();
-                if let Err(e) = reader.by_ref().take(64 * 1024).read_to_end(&mut head) {
-                    ui.error(format!("cannot read input: {}", io_reason(&e)));
-                    return Exit::Usage;
-                }
-                (Format::sniff(&head), head)
-            }
-        },
-    };
-    let batches = BatchReader::with_prefix(reader, format, prefix);
-    let mut excluded_out = match excluded.map(|p| create(p, ui)).transpose() {
-        Ok(w) => w,
-        Err(code) => return code,
-    };
-    let stdout = io::stdout();
-    let mut kept = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let mut reported = 0u64;
-    let mut on_unreadable = |line: u64, e: &crate::event::RowError| {
-        reported += 1;
-        if reported <= UNREADABLE_REPORTED {
-            ui.warning(format!("line {line}: {e}; row kept unread"));
-        }
-    };
-    let result = filter::run(
-        &compiled,
-        &matcher,
-        batches,
-        format,
-        Sinks {
-            kept: &mut kept,
-            excluded: excluded_out.as_mut().map(|w| w as &mut dyn Write),
-            unreadable: &mut on_unreadable,
-        },
-    );
-    let stats = match result {
-        Ok(s) => s,
-        Err(FilterError::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => return Exit::Ok,
-        Err(FilterError::Write(e)) => {
-            ui.error(format!("cannot write output: {}", io_reason(&e)));
-            return Exit::Usage;
-        }
-        Err(FilterError::Read(e)) => {
-            ui.error(format!("cannot read input: {}", io_reason(&e)));
-            return Exit::Usage;
-        }
-    };
-    if stats.unreadable > UNREADABLE_REPORTED {
-        ui.warning(format!("{} more unreadable rows kept", stats.unreadable - UNREADABLE_REPORTED));
-    }
-    if let Some(path) = stats_path {
-        let written = create(path, ui).and_then(|mut w| {
-            serde_json::to_writer_pretty(&mut w, &stats)
-                .map_err(io::Error::from)
-                .and_then(|()| writeln!(w))
-                .and_then(|()| w.flush())
-                .map_err(|e| {
-                    ui.error(format!("cannot write `{}`: {}", path.display(), io_reason(&e)));
-                    Exit::Usage
-                })
-        });
-        if let Err(code) = written {
-            return code;
-        }
-    }
-    let _ = writeln!(
-        io::stderr(),
-        "fpx: {} rows: {} kept, {} excluded, {} unreadable",
-        stats.total,
-        stats.kept,
-        stats.excluded,
-        stats.unreadable
-    );
-    if strict && stats.unreadable > 0 { Exit::Findings } else { Exit::Ok }
-}
-
-fn explain_cmd(select: &SelectArgs, format: TextOrJson, event: &str, ui: &Ui) -> Exit {
-    let policy = match load_policy(&select.policy, ui) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let text = if event == "-" {
-        let mut s = String::new();
-        if let Err(e) = io::stdin().read_to_string(&mut s) {
-            ui.error(format!("cannot read the event from stdin: {}", io_reason(&e)));
-            return Exit::Usage;
-        }
-        s
-    } else {
-        event.to_string()
-    };
-    let parsed = match JsonEvent::parse(text.trim()) {
-        Ok(ev) => ev,
-        Err(e) => {
-            ui.error(format!("the event is not a JSON object: {e}"));
-            return Exit::Usage;
-        }
-    };
-    let compiled = Compiled::new(&policy, selection(select));
-    let explanation = crate::explain::explain(&compiled, &parsed);
-    let rendered = match format {
-        TextOrJson::Text => explanation.render(),
-        TextOrJson::Json => serde_json::to_string_pretty(&explanation).unwrap_or_default() + "\n",
-    };
-    match io::stdout().lock().write_all(rendered.as_bytes()) {
-        Ok(()) => Exit::Ok,
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Exit::Ok,
-        Err(e) => {
-            ui.error(format!("cannot write output: {}", io_reason(&e)));
-            Exit::Usage
-        }
-    }
 }

@@ -1,0 +1,128 @@
+//! `fpx filter`: stream an export through a policy.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::Path;
+
+use super::{Exit, FormatArg, SelectArgs, Ui, create, io_reason, load_policy, selection, warn_inactive};
+use crate::compile::Compiled;
+use crate::event::{BatchReader, Format};
+use crate::filter::{self, FilterError, Sinks};
+use crate::matcher::Matcher;
+
+/// At most this many unreadable rows are reported one by one.
+const UNREADABLE_REPORTED: u64 = 20;
+
+pub(crate) fn run(
+    select: &SelectArgs,
+    format: FormatArg,
+    excluded: Option<&Path>,
+    stats_path: Option<&Path>,
+    strict: bool,
+    input: Option<&Path>,
+    ui: &Ui,
+) -> Exit {
+    let policy = match load_policy(&select.policy, ui) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let compiled = Compiled::new(&policy, selection(select));
+    warn_inactive(&compiled, ui);
+    let matcher = match Matcher::new(&compiled) {
+        Ok(m) => m,
+        Err(e) => {
+            ui.error(e);
+            return Exit::Findings;
+        }
+    };
+    let stdin_path = input.filter(|p| p.as_os_str() != "-");
+    let mut reader: Box<dyn Read> = match stdin_path {
+        Some(p) => match File::open(p) {
+            Ok(f) => Box::new(f),
+            Err(e) => {
+                ui.error(format!("cannot read `{}`: {}", p.display(), io_reason(&e)));
+                return Exit::Usage;
+            }
+        },
+        None => Box::new(io::stdin().lock()),
+    };
+    let (format, prefix) = match format {
+        FormatArg::Jsonl => (Format::Jsonl, Vec::new()),
+        FormatArg::Csv => (Format::Csv, Vec::new()),
+        FormatArg::Auto => match stdin_path.and_then(Format::from_path) {
+            Some(f) => (f, Vec::new()),
+            None => {
+                let mut head = Vec::new();
+                if let Err(e) = reader.by_ref().take(64 * 1024).read_to_end(&mut head) {
+                    ui.error(format!("cannot read input: {}", io_reason(&e)));
+                    return Exit::Usage;
+                }
+                (Format::sniff(&head), head)
+            }
+        },
+    };
+    let batches = BatchReader::with_prefix(reader, format, prefix);
+    let mut excluded_out = match excluded.map(|p| create(p, ui)).transpose() {
+        Ok(w) => w,
+        Err(code) => return code,
+    };
+    let stdout = io::stdout();
+    let mut kept = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut reported = 0u64;
+    let mut on_unreadable = |line: u64, e: &crate::event::RowError| {
+        reported += 1;
+        if reported <= UNREADABLE_REPORTED {
+            ui.warning(format!("line {line}: {e}; row kept unread"));
+        }
+    };
+    let result = filter::run(
+        &compiled,
+        &matcher,
+        batches,
+        format,
+        Sinks {
+            kept: &mut kept,
+            excluded: excluded_out.as_mut().map(|w| w as &mut dyn Write),
+            unreadable: &mut on_unreadable,
+        },
+    );
+    let stats = match result {
+        Ok(s) => s,
+        Err(FilterError::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => return Exit::Ok,
+        Err(FilterError::Write(e)) => {
+            ui.error(format!("cannot write output: {}", io_reason(&e)));
+            return Exit::Usage;
+        }
+        Err(FilterError::Read(e)) => {
+            ui.error(format!("cannot read input: {}", io_reason(&e)));
+            return Exit::Usage;
+        }
+    };
+    if stats.unreadable > UNREADABLE_REPORTED {
+        ui.warning(format!("{} more unreadable rows kept", stats.unreadable - UNREADABLE_REPORTED));
+    }
+    if let Some(path) = stats_path {
+        let written = create(path, ui).and_then(|mut w| {
+            serde_json::to_writer_pretty(&mut w, &stats)
+                .map_err(io::Error::from)
+                .and_then(|()| writeln!(w))
+                .and_then(|()| w.flush())
+                .map_err(|e| {
+                    ui.error(format!("cannot write `{}`: {}", path.display(), io_reason(&e)));
+                    Exit::Usage
+                })
+        });
+        if let Err(code) = written {
+            return code;
+        }
+    }
+    let _ = writeln!(
+        io::stderr(),
+        "fpx: {} rows: {} kept, {} excluded, {} unreadable",
+        stats.total,
+        stats.kept,
+        stats.excluded,
+        stats.unreadable
+    );
+    if strict && stats.unreadable > 0 { Exit::Findings } else { Exit::Ok }
+}
