@@ -132,6 +132,22 @@ impl Diagnostic {
     }
 }
 
+/// User text for a message: control characters escaped, long text shortened.
+pub fn shown(s: &str) -> String {
+    const MAX: usize = 60;
+    let escaped: String = s
+        .chars()
+        .flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] })
+        .collect();
+    let n = escaped.chars().count();
+    if n <= MAX {
+        escaped
+    } else {
+        let head: String = escaped.chars().take(MAX - 10).collect();
+        format!("{head}… ({n} characters)")
+    }
+}
+
 /// 1-based line and column (in characters) of a byte offset.
 pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(source.len());
@@ -215,7 +231,7 @@ mod tests {
         assert_eq!(line_col(src, 0), (1, 1));
         assert_eq!(line_col(src, 6), (2, 1));
         let x = src.find('x').unwrap_or(0);
-        assert_eq!(line_col(src, x), (2, 7));
+        assert_eq!(line_col(src, x), (2, 8));
     }
 
     #[test]

@@ -422,6 +422,14 @@ impl Walker {
                     let op = Sp::new(key.to_string(), span_of(k));
                     values.extend(self.op_values(op, v));
                 }
+                _ if EXCLUSION_META_KEYS.contains(&key) || CONDITION_KEYS.contains(&key) => {
+                    self.diags.push(
+                        Diagnostic::error("unknown-key", format!("unknown key `{key}` in `[[exclusion.where]]`"))
+                            .at(span_of(k))
+                            .label("this line belongs to the `[[exclusion.where]]` table above it")
+                            .help(format!("move `{key}` above the exclusion's first `[[exclusion.where]]`: in TOML, keys after a table header belong to that table")),
+                    );
+                }
                 _ => {
                     let known: Vec<&str> =
                         ["column", "values"].iter().chain(OPERATOR_KEYS).copied().collect();

@@ -7,13 +7,40 @@ use std::collections::{HashMap, HashSet};
 use ipnet::IpNet;
 use jiff::civil::Date;
 
-use crate::diag::{Diagnostic, Span, did_you_mean};
+use crate::diag::{Diagnostic, Span, did_you_mean, shown};
 use crate::model::{
     Allow, Condition, DIRECTIONS, Exclusion, Field, Group, KebabName, List, Policy, Scope, Test, Value,
 };
 use crate::profile::{ColumnType, EMAIL_EVENTS, Profile};
 use crate::raw::{self, RawCondition, RawExclusion, RawField, RawPolicy, RawValue, Sp, quoted_list};
 use crate::semantics::{TextOp, TextTest};
+
+/// Every code a policy error can carry, with what it means. Each has a fixture
+/// `tests/bad/<code>.toml` and an entry in `policies/README.md`.
+pub const ERROR_CODES: &[(&str, &str)] = &[
+    ("cidr-host-bits", "a network has bits set after its prefix length"),
+    ("duplicate-id", "two exclusions share an id"),
+    ("duplicate-name", "a list and a group share a name"),
+    ("empty-value", "a required text, a list or a value is empty"),
+    ("header-column-required", "a header that is not a column needs `header_column`"),
+    ("invalid-cidr", "a `source_ip` value is not an address or network"),
+    ("invalid-direction", "a `direction` is not Inbound, Outbound or Intra-org"),
+    ("invalid-glob", "a glob is too large to compile"),
+    ("invalid-name", "a name is not kebab-case, or not usable as a column or reference"),
+    ("invalid-regex", "a regex does not parse, or uses syntax the KQL engines read differently"),
+    ("missing-key", "a required key is absent"),
+    ("no-condition", "an exclusion has no condition"),
+    ("reference-cycle", "a list or group contains itself"),
+    ("reference-type-mismatch", "a list or group is used in a field its values do not fit"),
+    ("toml-syntax", "the file is not valid TOML"),
+    ("unknown-column", "`[[exclusion.where]]` names a column the table does not have"),
+    ("unknown-key", "a key fpx does not know (typos, misplaced keys)"),
+    ("unknown-reference", "`@name` names no list or group"),
+    ("unknown-table", "`table` names a table fpx has no column profile for"),
+    ("unsupported-column", "`[[exclusion.where]]` names a column that is not a string"),
+    ("unsupported-operator", "an operator table on `source_ip` or `direction`"),
+    ("wrong-type", "a value of the wrong type"),
+];
 
 /// Parses and validates policy text.
 pub fn load(source: &str) -> Result<Policy, Vec<Diagnostic>> {
@@ -124,9 +151,10 @@ impl Validator<'_> {
     fn kebab(&mut self, what: &str, v: &Sp<String>) -> Option<KebabName> {
         let name = KebabName::parse(&v.value);
         if name.is_none() {
-            let mut d = Diagnostic::error("invalid-name", format!("{what} `{}` is not kebab-case", v.value))
-                .at(v.span)
-                .label("lowercase letters and digits, separated by `-`");
+            let mut d =
+                Diagnostic::error("invalid-name", format!("{what} `{}` is not kebab-case", shown(&v.value)))
+                    .at(v.span)
+                    .label("lowercase letters and digits, separated by `-`");
             let suggestion = KebabName::suggest(&v.value);
             if !suggestion.is_empty() {
                 d = d.help(format!("did you mean `{suggestion}`?"));
@@ -173,7 +201,7 @@ impl Validator<'_> {
                     let known: Vec<&str> = crate::profile::PROFILES.iter().map(|p| p.table).collect();
                     let mut d = Diagnostic::error(
                         "unknown-table",
-                        format!("no column profile for table `{}`", t.value),
+                        format!("no column profile for table `{}`", shown(&t.value)),
                     )
                     .at(t.span);
                     d = match did_you_mean(&t.value, known.iter().copied()) {
@@ -191,7 +219,7 @@ impl Validator<'_> {
                 Some(h.value.clone())
             } else {
                 self.push(
-                    Diagnostic::error("invalid-name", format!("`{}` is not a column name", h.value))
+                    Diagnostic::error("invalid-name", format!("`{}` is not a column name", shown(&h.value)))
                         .at(h.span)
                         .help("a column name is letters, digits and `_`, not starting with a digit"),
                 );
@@ -315,7 +343,7 @@ impl Validator<'_> {
             self.push(
                 Diagnostic::error(
                     "invalid-name",
-                    format!("{what} name `{}` cannot be referenced", name.value),
+                    format!("{what} name `{}` cannot be referenced", shown(&name.value)),
                 )
                 .at(name.span)
                 .help(
@@ -459,22 +487,11 @@ impl Validator<'_> {
             }
         };
         let ticket = e.ticket.as_ref().and_then(|t| self.non_empty("ticket", t));
-        let expires = e.expires.as_ref().and_then(|d| {
-            let date = Date::new(d.value.year as i16, d.value.month as i8, d.value.day as i8).ok();
-            if date.is_none() {
-                self.push(
-                    Diagnostic::error(
-                        "invalid-date",
-                        format!(
-                            "{:04}-{:02}-{:02} is not a day of the calendar",
-                            d.value.year, d.value.month, d.value.day
-                        ),
-                    )
-                    .at(d.span),
-                );
-            }
-            date
-        });
+        // TOML has already checked that the date is a day of the calendar.
+        let expires = e
+            .expires
+            .as_ref()
+            .and_then(|d| Date::new(d.value.year as i16, d.value.month as i8, d.value.day as i8).ok());
         let scope = match &e.rules {
             Some(r) => Scope { rules: self.rules(r), inherited: false },
             None => Scope { rules: default_rules.to_vec(), inherited: true },
@@ -546,8 +563,11 @@ impl Validator<'_> {
             RawField::Header(name) => {
                 if name.value.is_empty() || name.value.chars().any(|ch| ch.is_control() || ch == ':') {
                     self.push(
-                        Diagnostic::error("invalid-name", format!("`{}` is not a header name", name.value))
-                            .at(name.span),
+                        Diagnostic::error(
+                            "invalid-name",
+                            format!("`{}` is not a header name", shown(&name.value)),
+                        )
+                        .at(name.span),
                     );
                     return None;
                 }
@@ -557,7 +577,7 @@ impl Validator<'_> {
                         .map(|(h, c)| format!("`{h}` ({c})"))
                         .collect();
                     self.push(
-                        Diagnostic::error("header-column-required", format!("header `{}` needs `header_column`", name.value))
+                        Diagnostic::error("header-column-required", format!("header `{}` needs `header_column`", shown(&name.value)))
                             .at(name.span)
                             .label("EmailEvents carries no message headers")
                             .help(format!("only {} are columns of EmailEvents", columns.join(", ")))
@@ -594,7 +614,7 @@ impl Validator<'_> {
                 None => {
                     let mut d = Diagnostic::error(
                         "unknown-column",
-                        format!("`{}` has no column `{}`", profile.table, col.value),
+                        format!("`{}` has no column `{}`", profile.table, shown(&col.value)),
                     )
                     .at(col.span);
                     if let Some(s) = did_you_mean(&col.value, profile.column_names()) {
@@ -704,7 +724,7 @@ impl Validator<'_> {
                 None => {
                     let mut d = Diagnostic::error(
                         "invalid-direction",
-                        format!("`{}` is not a mail direction", x.text),
+                        format!("`{}` is not a mail direction", shown(&x.text)),
                     )
                     .at(x.span)
                     .help(format!("EmailDirection is one of {}", quoted_list(DIRECTIONS)));
@@ -742,7 +762,8 @@ impl Validator<'_> {
                             ("invalid-glob", "glob")
                         };
                         let mut d =
-                            Diagnostic::error(code, format!("{what} `{}`: {}", x.text, p.message)).at(span);
+                            Diagnostic::error(code, format!("{what} `{}`: {}", shown(&x.text), p.message))
+                                .at(span);
                         if let Some(h) = p.help {
                             d = d.help(h);
                         }
@@ -766,10 +787,11 @@ impl Validator<'_> {
             Some(net) if net.trunc() == net => Some(net),
             Some(net) => {
                 let slash = text.find('/').unwrap_or(0);
-                let mut d = Diagnostic::error("cidr-host-bits", format!("`{text}` has host bits set"))
-                    .at(x.span.inner(self.source, 0, slash))
-                    .label("bits after the prefix length are not zero")
-                    .help(format!("did you mean `{}`?", net.trunc()));
+                let mut d =
+                    Diagnostic::error("cidr-host-bits", format!("`{}` has host bits set", shown(text)))
+                        .at(x.span.inner(self.source, 0, slash))
+                        .label("bits after the prefix length are not zero")
+                        .help(format!("did you mean `{}`?", net.trunc()));
                 if let Some((name, span)) = via {
                     d = d.also(*span, format!("reached through `@{name}`"));
                 }
@@ -780,14 +802,15 @@ impl Validator<'_> {
                 let mut d = match via {
                     Some((name, span)) => Diagnostic::error(
                         "reference-type-mismatch",
-                        format!("`{text}` from list `{name}` is not an address or network"),
+                        format!("`{}` from list `{name}` is not an address or network", shown(text)),
                     )
                     .at(x.span)
                     .also(*span, "used in `source_ip` here"),
-                    None => {
-                        Diagnostic::error("invalid-cidr", format!("`{text}` is not an IP address or network"))
-                            .at(x.span)
-                    }
+                    None => Diagnostic::error(
+                        "invalid-cidr",
+                        format!("`{}` is not an IP address or network", shown(text)),
+                    )
+                    .at(x.span),
                 };
                 d = d.help("write an IPv4 or IPv6 address (`10.20.30.5`, `2001:db8::5`) or network (`10.20.30.0/24`, `2001:db8:20::/48`)");
                 self.push(d);

@@ -1,0 +1,10 @@
+//! fpx's integration tests: one binary, one module per area.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod common;
+
+mod check;
+mod differential;
+mod explain;
+mod filter;
+mod policy_errors;
