@@ -8,3 +8,4 @@ mod differential;
 mod explain;
 mod filter;
 mod policy_errors;
+mod props;
