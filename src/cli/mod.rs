@@ -4,6 +4,7 @@ mod check;
 mod explain;
 mod filter;
 mod lint;
+mod report;
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
@@ -111,6 +112,26 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = LintFormat::Text)]
         format: LintFormat,
     },
+    /// A review page for a pull request or a wiki: summary, exclusions, findings.
+    Report {
+        /// Policy file.
+        policy: PathBuf,
+        /// Sample events (JSON Lines or CSV): show how many rows each exclusion hides.
+        #[arg(long, value_name = "FILE")]
+        events: Option<PathBuf>,
+        #[command(flatten)]
+        today: TodayArg,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = MdOrJson::Md)]
+        format: MdOrJson,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MdOrJson {
+    /// GitHub-flavoured Markdown.
+    Md,
+    Json,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -212,6 +233,9 @@ fn run(command: Command, ui: &Ui) -> Exit {
         Command::Explain { select, format, event } => explain::run(&select, format, &event, ui),
         Command::Lint { policies, today, soon_days, events, format } => {
             lint::run(&policies, today.today, soon_days, events.as_deref(), format, ui)
+        }
+        Command::Report { policy, events, today, format } => {
+            report::run(&policy, events.as_deref(), today.today, format, ui)
         }
     }
 }

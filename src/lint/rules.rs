@@ -253,13 +253,23 @@ fn spoofable(e: &Exclusion, out: &mut Vec<Finding>) {
     if e.conditions.is_empty() || !e.conditions.iter().all(|c| c.field.sender_controlled()) {
         return;
     }
-    let fields: Vec<String> = e.conditions.iter().map(|c| format!("`{}`", c.field.key())).collect();
+    let mut fields: Vec<String> = e.conditions.iter().map(|c| format!("`{}`", c.field.key())).collect();
+    fields.dedup();
     let d = finding("spoofable", format!("exclusion `{}` tests only what the sender chooses", e.id))
         .at(e.id_span)
-        .label(format!("{}: anyone can send mail that matches", fields.join(", ")))
+        .label(format!("anyone can send mail with matching {}", and_list(&fields)))
         .help("add a condition the sender cannot forge: `source_ip`, `recipient` or `direction`")
         .help("or accept the risk with `allow = [{ code = \"spoofable\", reason = \"…\" }]`");
     out.push(Finding::of(e.id.as_str(), d));
+}
+
+/// `a`, `b` and `c`.
+fn and_list(items: &[String]) -> String {
+    match items.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -279,7 +289,7 @@ fn expiry(e: &Exclusion, options: &Options<'_>, out: &mut Vec<Finding>) {
         let ago = -days;
         let d = finding("expired", format!("exclusion `{}` expired on {expires}", e.id))
             .at(span)
-            .label(format!("{ago} day{} ago: it no longer applies", if ago == 1 { "" } else { "s" }))
+            .label(format!("{ago} day{} ago, so it no longer applies", if ago == 1 { "" } else { "s" }))
             .help("remove the exclusion, or renew it with a new `expires` and a ticket");
         out.push(Finding::of(e.id.as_str(), d));
     } else if days <= options.soon_days {
