@@ -1,6 +1,7 @@
 //! The command line: the only place that reads files, prints, and chooses exit codes.
 
 mod check;
+mod diff;
 mod explain;
 mod filter;
 mod lint;
@@ -111,6 +112,21 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = LintFormat::Text)]
         format: LintFormat,
+    },
+    /// What a policy change does: exclusions added, removed or changed, widening first.
+    Diff {
+        /// The policy before the change.
+        old: PathBuf,
+        /// The policy after the change.
+        new: PathBuf,
+        /// Sample events (JSON Lines or CSV): rows newly excluded and newly kept.
+        #[arg(long, value_name = "FILE")]
+        events: Option<PathBuf>,
+        #[command(flatten)]
+        today: TodayArg,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = MdOrJson::Md)]
+        format: MdOrJson,
     },
     /// A review page for a pull request or a wiki: summary, exclusions, findings.
     Report {
@@ -233,6 +249,9 @@ fn run(command: Command, ui: &Ui) -> Exit {
         Command::Explain { select, format, event } => explain::run(&select, format, &event, ui),
         Command::Lint { policies, today, soon_days, events, format } => {
             lint::run(&policies, today.today, soon_days, events.as_deref(), format, ui)
+        }
+        Command::Diff { old, new, events, today, format } => {
+            diff::run(&old, &new, events.as_deref(), today.today, format, ui)
         }
         Command::Report { policy, events, today, format } => {
             report::run(&policy, events.as_deref(), today.today, format, ui)
