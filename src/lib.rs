@@ -21,6 +21,7 @@ pub mod reference;
 pub mod report;
 pub mod sample;
 pub mod sarif;
+pub mod schema;
 pub mod semantics;
 pub mod subsume;
 pub mod summary;

@@ -141,6 +141,8 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = MdOrJson::Md)]
         format: MdOrJson,
     },
+    /// Print the JSON Schema of the policy format (for Taplo / Even Better TOML).
+    Schema,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -253,6 +255,10 @@ fn run(command: Command, ui: &Ui) -> Exit {
         Command::Diff { old, new, events, today, format } => {
             diff::run(&old, &new, events.as_deref(), today.today, format, ui)
         }
+        Command::Schema => match write_stdout(&crate::schema::text(), ui) {
+            Ok(()) => Exit::Ok,
+            Err(code) => code,
+        },
         Command::Report { policy, events, today, format } => {
             report::run(&policy, events.as_deref(), today.today, format, ui)
         }
