@@ -7,4 +7,6 @@ mod check;
 mod differential;
 mod explain;
 mod filter;
+mod lint;
 mod policy_errors;
+mod sarif;
