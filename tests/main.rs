@@ -4,9 +4,13 @@
 mod common;
 
 mod check;
+mod diff;
 mod differential;
 mod explain;
 mod filter;
 mod lint;
+mod policies;
 mod policy_errors;
+mod report;
 mod sarif;
+mod schema;
