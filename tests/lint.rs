@@ -287,3 +287,13 @@ fn messages_follow_the_house_style() {
         }
     }
 }
+
+#[test]
+fn every_code_is_documented_with_an_example() {
+    let doc = read("policies/README.md");
+    for c in LINT_CODES {
+        assert!(doc.contains(&format!("\n### `{}`\n", c.code)), "{}: a section in policies/README.md", c.code);
+        let row = format!("| `{}` | {} |", c.code, c.severity);
+        assert!(doc.contains(&row), "{}: a table row with its default severity", c.code);
+    }
+}
