@@ -99,6 +99,8 @@ fn over_broad_recognises_what_values_mean_not_how_they_are_spelled() {
         "sender.ends_with = [\"@GMail.com\"]",
         "sender = [\"*@outlook.com\"]",
         "mail_from = [\"*@amazonses.com\"]",
+        "sender = [\"*.onmicrosoft.com\"]",
+        "sender_domain = [\"*.onmicrosoft.com\"]",
         "sender_domain = [\"gmail.com\"]",
         "sender_domain = [\"*.co.uk\"]",
         "sender = [\"*.com\"]",
@@ -113,6 +115,7 @@ fn over_broad_recognises_what_values_mean_not_how_they_are_spelled() {
         "sender = [\"*@company.com\"]",
         "sender = [\"*@news.company.com\"]",
         "sender_domain = [\"company.com\"]",
+        "sender_domain = [\"contoso.onmicrosoft.com\"]",
         "subject.contains = [\"abcd\"]",
         "subject.regex = [\"^Alert\"]",
         "direction = [\"Inbound\"]",
@@ -292,7 +295,11 @@ fn messages_follow_the_house_style() {
 fn every_code_is_documented_with_an_example() {
     let doc = read("policies/README.md");
     for c in LINT_CODES {
-        assert!(doc.contains(&format!("\n### `{}`\n", c.code)), "{}: a section in policies/README.md", c.code);
+        assert!(
+            doc.contains(&format!("\n### `{}`\n", c.code)),
+            "{}: a section in policies/README.md",
+            c.code
+        );
         let row = format!("| `{}` | {} |", c.code, c.severity);
         assert!(doc.contains(&row), "{}: a table row with its default severity", c.code);
     }

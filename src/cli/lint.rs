@@ -1,6 +1,5 @@
 //! `fpx lint`: findings for review, as text, JSON or SARIF.
 
-use std::io::{self, Write};
 use std::path::PathBuf;
 
 use jiff::civil::Date;
@@ -118,6 +117,5 @@ pub(crate) fn run(
     if errors {
         exit = exit.max_code(Exit::Findings);
     }
-    let _ = io::stderr().flush();
     exit
 }

@@ -73,7 +73,8 @@ fn kind(field: &Field, header_column: Option<&str>) -> Option<Kind> {
     })
 }
 
-/// Mail domains anyone can get an address at, or send through.
+/// Mail domains anyone can get an address at, or send through. A leading `.` stands for
+/// every subdomain (each Microsoft 365 tenant has its own `tenant.onmicrosoft.com`).
 const PROVIDERS: &[(&str, &str)] = &[
     ("gmail.com", "a public mail provider"),
     ("googlemail.com", "a public mail provider"),
@@ -101,7 +102,7 @@ const PROVIDERS: &[(&str, &str)] = &[
     ("163.com", "a public mail provider"),
     ("fastmail.com", "a public mail provider"),
     ("tutanota.com", "a public mail provider"),
-    ("onmicrosoft.com", "every Microsoft 365 tenant's default domain"),
+    (".onmicrosoft.com", "every Microsoft 365 tenant's default domain"),
     ("amazonses.com", "a shared sending service"),
     ("sendgrid.net", "a shared sending service"),
     ("mailgun.org", "a shared sending service"),
@@ -185,7 +186,10 @@ fn over_broad_text(t: &TextTest, kind: Kind, key: &str, text: &str) -> Option<(S
                 "a whole top-level domain".into(),
             ));
         }
-        if let Some((domain, whose)) = PROVIDERS.iter().find(|(d, _)| matches_all(t, at(kind, d))) {
+        if let Some((domain, whose)) =
+            PROVIDERS.iter().find(|(d, _)| matches_all(t, provider_probes(kind, d)))
+        {
+            let domain = if domain.starts_with('.') { format!("*{domain}") } else { domain.to_string() };
             return Some((
                 format!("`{text}` in `{key}` covers all of `{domain}`"),
                 format!("{whose}: anyone can send from it"),
@@ -201,6 +205,16 @@ fn over_broad_text(t: &TextTest, kind: Kind, key: &str, text: &str) -> Option<(S
         }
     }
     None
+}
+
+fn provider_probes(kind: Kind, domain: &str) -> Vec<String> {
+    if domain.starts_with('.') {
+        let mut out = at(kind, &format!("tenant-q7x{domain}"));
+        out.extend(at(kind, &format!("corp-z2k{domain}")));
+        out
+    } else {
+        at(kind, domain)
+    }
 }
 
 /// Probes under a suffix: two unrelated domains.
