@@ -73,3 +73,59 @@ pub fn tempdir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
 }
+
+/// A Markdown document as GitHub renders it (CommonMark with tables and strikethrough).
+pub struct Rendered {
+    /// Every table: its rows (header first), each a list of cell texts.
+    pub tables: Vec<Vec<Vec<String>>>,
+    /// Raw HTML the document would pass through (user text must never produce any).
+    pub html: Vec<String>,
+    /// Fenced code blocks: language and content.
+    pub code_blocks: Vec<(String, String)>,
+}
+
+pub fn render_markdown(md: &str) -> Rendered {
+    use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
+    let mut out = Rendered { tables: Vec::new(), html: Vec::new(), code_blocks: Vec::new() };
+    let mut cell: Option<String> = None;
+    let mut row: Vec<String> = Vec::new();
+    let mut block: Option<(String, String)> = None;
+    for event in Parser::new_ext(md, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH) {
+        match event {
+            Event::Start(Tag::Table(_)) => out.tables.push(Vec::new()),
+            Event::Start(Tag::TableCell) => cell = Some(String::new()),
+            Event::End(TagEnd::TableCell) => row.push(cell.take().unwrap_or_default()),
+            Event::End(TagEnd::TableHead | TagEnd::TableRow) => {
+                out.tables.last_mut().unwrap().push(std::mem::take(&mut row));
+            }
+            Event::Start(Tag::CodeBlock(kind)) => {
+                let lang = match kind {
+                    CodeBlockKind::Fenced(l) => l.to_string(),
+                    CodeBlockKind::Indented => String::new(),
+                };
+                block = Some((lang, String::new()));
+            }
+            Event::End(TagEnd::CodeBlock) => out.code_blocks.extend(block.take()),
+            Event::Text(t) | Event::Code(t) => {
+                if let Some(c) = cell.as_mut() {
+                    c.push_str(&t);
+                } else if let Some((_, b)) = block.as_mut() {
+                    b.push_str(&t);
+                }
+            }
+            Event::Html(h) | Event::InlineHtml(h) => out.html.push(h.to_string()),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Every row of every table has as many cells as its header.
+pub fn assert_tables_well_formed(r: &Rendered) {
+    for t in &r.tables {
+        let width = t[0].len();
+        for row in t {
+            assert_eq!(row.len(), width, "{row:?}");
+        }
+    }
+}

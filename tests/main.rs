@@ -4,8 +4,14 @@
 mod common;
 
 mod check;
+mod diff;
 mod differential;
 mod explain;
 mod filter;
+mod lint;
+mod policies;
 mod policy_errors;
 mod props;
+mod report;
+mod sarif;
+mod schema;

@@ -1,8 +1,11 @@
 //! The command line: the only place that reads files, prints, and chooses exit codes.
 
 mod check;
+mod diff;
 mod explain;
 mod filter;
+mod lint;
+mod report;
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
@@ -14,7 +17,9 @@ use jiff::civil::Date;
 
 use crate::compile::{Compiled, Selection, Status};
 use crate::diag;
+use crate::event::Format;
 use crate::model::Policy;
+use crate::sample::{self, Events};
 use crate::validate;
 
 /// Process exit codes.
@@ -91,6 +96,68 @@ pub enum Command {
         /// The event as JSON text, or `-` to read it from stdin.
         event: String,
     },
+    /// Review policies: findings with codes, places and help (exit 1 on any error).
+    Lint {
+        /// Policy files.
+        #[arg(required = true)]
+        policies: Vec<PathBuf>,
+        #[command(flatten)]
+        today: TodayArg,
+        /// Warn about exclusions that expire within this many days.
+        #[arg(long, value_name = "DAYS", default_value_t = crate::lint::SOON_DAYS)]
+        soon_days: i32,
+        /// Sample events (JSON Lines or CSV): count hits and report exclusions that match none.
+        #[arg(long, value_name = "FILE")]
+        events: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+        format: LintFormat,
+    },
+    /// What a policy change does: exclusions added, removed or changed, widening first.
+    Diff {
+        /// The policy before the change.
+        old: PathBuf,
+        /// The policy after the change.
+        new: PathBuf,
+        /// Sample events (JSON Lines or CSV): rows newly excluded and newly kept.
+        #[arg(long, value_name = "FILE")]
+        events: Option<PathBuf>,
+        #[command(flatten)]
+        today: TodayArg,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = MdOrJson::Md)]
+        format: MdOrJson,
+    },
+    /// A review page for a pull request or a wiki: summary, exclusions, findings.
+    Report {
+        /// Policy file.
+        policy: PathBuf,
+        /// Sample events (JSON Lines or CSV): show how many rows each exclusion hides.
+        #[arg(long, value_name = "FILE")]
+        events: Option<PathBuf>,
+        #[command(flatten)]
+        today: TodayArg,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = MdOrJson::Md)]
+        format: MdOrJson,
+    },
+    /// Print the JSON Schema of the policy format (for Taplo / Even Better TOML).
+    Schema,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MdOrJson {
+    /// GitHub-flavoured Markdown.
+    Md,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LintFormat {
+    Text,
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -131,18 +198,21 @@ fn parse_date(s: &str) -> Result<Date, String> {
 
 /// Terminal settings for one run.
 pub struct Ui {
+    /// Colour on stderr.
     pub(crate) color: bool,
+    /// Colour on stdout (diagnostics that are a command's output).
+    pub(crate) stdout_color: bool,
 }
 
 impl Ui {
     fn new(choice: ColorChoice) -> Ui {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let color = match choice {
+        let auto = |terminal: bool| match choice {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => !no_color && io::stderr().is_terminal(),
+            ColorChoice::Auto => !no_color && terminal,
         };
-        Ui { color }
+        Ui { color: auto(io::stderr().is_terminal()), stdout_color: auto(io::stdout().is_terminal()) }
     }
 
     pub(crate) fn error(&self, message: impl std::fmt::Display) {
@@ -179,6 +249,19 @@ fn run(command: Command, ui: &Ui) -> Exit {
             filter::run(&select, format, excluded.as_deref(), stats.as_deref(), strict, input.as_deref(), ui)
         }
         Command::Explain { select, format, event } => explain::run(&select, format, &event, ui),
+        Command::Lint { policies, today, soon_days, events, format } => {
+            lint::run(&policies, today.today, soon_days, events.as_deref(), format, ui)
+        }
+        Command::Diff { old, new, events, today, format } => {
+            diff::run(&old, &new, events.as_deref(), today.today, format, ui)
+        }
+        Command::Schema => match write_stdout(&crate::schema::text(), ui) {
+            Ok(()) => Exit::Ok,
+            Err(code) => code,
+        },
+        Command::Report { policy, events, today, format } => {
+            report::run(&policy, events.as_deref(), today.today, format, ui)
+        }
     }
 }
 
@@ -229,8 +312,50 @@ pub(crate) fn warn_inactive(compiled: &Compiled<'_>, ui: &Ui) {
     }
 }
 
+/// Reads a sample of events whole: the format from the file name, or else its content.
+pub(crate) fn read_events(path: &Path, ui: &Ui) -> Result<Events, Exit> {
+    let data = std::fs::read(path).map_err(|e| {
+        ui.error(format!("cannot read `{}`: {}", path.display(), io_reason(&e)));
+        Exit::Usage
+    })?;
+    let format = Format::from_path(path).unwrap_or_else(|| Format::sniff(&data));
+    Ok(Events { name: path.display().to_string(), format, data })
+}
+
+/// Runs a policy's active exclusions (on `today`, for every rule) over a sample.
+pub(crate) fn compile_sample(
+    policy: &Policy,
+    today: Date,
+    events: &Events,
+    ui: &Ui,
+) -> Result<sample::Run, Exit> {
+    let compiled = Compiled::new(policy, Selection { today, rules: Vec::new() });
+    sample::run(&compiled, events).map_err(|e| match e {
+        sample::SampleError::Build(m) => {
+            ui.error(m);
+            Exit::Findings
+        }
+        sample::SampleError::Io(e) => {
+            ui.error(format!("cannot read `{}`: {}", events.name, io_reason(&e)));
+            Exit::Usage
+        }
+    })
+}
+
+/// Writes a command's output; a closed pipe is not an error.
+pub(crate) fn write_stdout(text: &str, ui: &Ui) -> Result<(), Exit> {
+    match io::stdout().lock().write_all(text.as_bytes()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => {
+            ui.error(format!("cannot write output: {}", io_reason(&e)));
+            Err(Exit::Usage)
+        }
+    }
+}
+
 impl Exit {
-    fn max_code(self, other: Exit) -> Exit {
+    pub(crate) fn max_code(self, other: Exit) -> Exit {
         if other as u8 > self as u8 { other } else { self }
     }
 }
