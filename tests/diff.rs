@@ -53,7 +53,7 @@ fn changes_are_classified_and_widening_comes_first() {
 fn sample_rows_newly_excluded_and_newly_kept() {
     let doc = diff_json(V1, V2);
     let ev = &doc["events"];
-    assert_eq!(ev["rows"], 38);
+    assert_eq!(ev["rows"], 39);
     let lines = |k: &str| -> Vec<(u64, String)> {
         ev[k]
             .as_array()
@@ -70,7 +70,12 @@ fn sample_rows_newly_excluded_and_newly_kept() {
     );
     assert_eq!(
         lines("newly_kept"),
-        [(23, "hit-marketing-platform-1".to_string()), (24, "hit-marketing-platform-2".to_string())]
+        [
+            (23, "hit-marketing-platform-1".to_string()),
+            (24, "hit-marketing-platform-2".to_string()),
+            // v1 trusted the domain and header alone, so it also hid this forged message.
+            (28, "miss-marketing-forged-elsewhere".to_string()),
+        ]
     );
     assert_eq!(ev["newly_excluded"][0]["after"], serde_json::json!(["scheduled-reports"]));
     let hits: Vec<(&str, Value, Value)> = ev["by_exclusion"]
@@ -79,7 +84,7 @@ fn sample_rows_newly_excluded_and_newly_kept() {
         .iter()
         .map(|h| (h["id"].as_str().unwrap(), h["before"].clone(), h["after"].clone()))
         .collect();
-    assert!(hits.contains(&("marketing-platform", 2.into(), 0.into())), "{hits:?}");
+    assert!(hits.contains(&("marketing-platform", 3.into(), 0.into())), "{hits:?}");
     assert!(hits.contains(&("hr-survey-platform", Value::Null, 0.into())), "{hits:?}");
 }
 

@@ -124,13 +124,13 @@ fn stdin_is_sniffed_and_format_can_be_forced() {
     let csv = read("tests/data/bulk-email.csv");
     let run = fpx_with_stdin(&["filter", "--policy", POLICY, "--today", TODAY], csv.as_bytes());
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stderr.contains("38 rows: 27 kept, 11 excluded, 0 unreadable"), "{}", run.stderr);
+    assert!(run.stderr.contains("39 rows: 28 kept, 11 excluded, 0 unreadable"), "{}", run.stderr);
     let jsonl = read("tests/data/bulk-email.jsonl");
     let run = fpx_with_stdin(
         &["filter", "--policy", POLICY, "--today", TODAY, "--format", "jsonl", "-"],
         jsonl.as_bytes(),
     );
-    assert!(run.stderr.contains("38 rows: 27 kept, 11 excluded, 0 unreadable"), "{}", run.stderr);
+    assert!(run.stderr.contains("39 rows: 28 kept, 11 excluded, 0 unreadable"), "{}", run.stderr);
 }
 
 #[test]

@@ -93,11 +93,12 @@ ROWS = [
     row("miss-siem-header-name-case", "scanner@company.com", direction="Intra-org", headers={"x-company-system-generated": "true"}),
     row("miss-siem-header-null", "scanner@company.com", direction="Intra-org", headers=None, Headers=None),
     # marketing platform: sender domain and campaign header
-    row("hit-marketing-platform-1", "newsletter@news.company.com", headers={"X-Campaign-Id": "cmp-2026-11"}, subject="November news"),
-    row("hit-marketing-platform-2", "offers@news.company.com", headers={"X-Campaign-Id": "CMP-7", "X-Mailer": "Mailchimp"}, subject="Offers"),
-    row("miss-marketing-lookalike-domain", "newsletter@news.company.com.attacker.io", headers={"X-Campaign-Id": "cmp-1"}),
-    row("miss-marketing-no-campaign", "newsletter@news.company.com", headers={"X-Mailer": "Mailchimp"}),
-    row("miss-marketing-campaign-not-string", "newsletter@news.company.com", headers={"X-Campaign-Id": 42}),
+    row("hit-marketing-platform-1", "newsletter@news.company.com", ipv4="198.51.100.10", headers={"X-Campaign-Id": "cmp-2026-11"}, subject="November news"),
+    row("hit-marketing-platform-2", "offers@news.company.com", ipv4="198.51.100.63", headers={"X-Campaign-Id": "CMP-7", "X-Mailer": "Mailchimp"}, subject="Offers"),
+    row("miss-marketing-lookalike-domain", "newsletter@news.company.com.attacker.io", ipv4="198.51.100.10", headers={"X-Campaign-Id": "cmp-1"}),
+    row("miss-marketing-no-campaign", "newsletter@news.company.com", ipv4="198.51.100.10", headers={"X-Mailer": "Mailchimp"}),
+    row("miss-marketing-campaign-not-string", "newsletter@news.company.com", ipv4="198.51.100.10", headers={"X-Campaign-Id": 42}),
+    row("miss-marketing-forged-elsewhere", "newsletter@news.company.com", ipv4="198.51.100.64", headers={"X-Campaign-Id": "cmp-2026-11"}),
     # internal distribution group
     row("hit-project-team-list-1", "bob@company.com", recipient="alice@company.com", direction="Intra-org", subject="Sprint status"),
     row("hit-project-team-list-2", "carol@company.com", recipient="Project-Team@company.com", direction="Intra-org", subject="Standup notes"),
