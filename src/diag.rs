@@ -215,7 +215,7 @@ mod tests {
         assert_eq!(line_col(src, 0), (1, 1));
         assert_eq!(line_col(src, 6), (2, 1));
         let x = src.find('x').unwrap_or(0);
-        assert_eq!(line_col(src, x), (2, 7));
+        assert_eq!(line_col(src, x), (2, 8));
     }
 
     #[test]
