@@ -10,6 +10,7 @@ pub mod diag;
 pub mod event;
 pub mod explain;
 pub mod filter;
+pub mod kql;
 pub mod matcher;
 pub mod model;
 pub mod profile;
