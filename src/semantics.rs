@@ -550,7 +550,10 @@ impl TextTest {
     pub fn kql(&self, subject: &str) -> String {
         use crate::kql::literal::string as lit;
         let ci_regex = |prefix: &str, v: &str, suffix: &str| {
-            format!("{subject} matches regex {}", lit(&format!("(?i){prefix}{}{suffix}", regex_syntax::escape(v))))
+            format!(
+                "{subject} matches regex {}",
+                lit(&format!("(?i){prefix}{}{suffix}", regex_syntax::escape(v)))
+            )
         };
         match self {
             // An empty literal would match the empty (absent) cell in KQL; it cannot come from
@@ -611,27 +614,25 @@ pub enum Family {
 }
 
 /// Exactly the texts [`parse_ipv4`] accepts: four decimal octets 0–255 without leading zeros.
-pub const KQL_IPV4_TEXT: &str = "^(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])){3}$";
+pub const KQL_IPV4_TEXT: &str = "^(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$";
 
-/// Exactly the texts [`parse_ipv6`] accepts: RFC 3986 `IPv6address` (RFC 4291 text forms,
-/// with an embedded dotted quad as in [`KQL_IPV4_TEXT`]).
+/// Exactly the texts [`parse_ipv6`] accepts: RFC 3986 `IPv6address` (the RFC 4291 text
+/// forms, with an embedded dotted quad as in [`KQL_IPV4_TEXT`]). The RFC's seven forms that
+/// end in `ls32` share one `ls32`, so the dotted quad is written once.
 pub fn kql_ipv6_text() -> String {
-    let h16 = "[0-9A-Fa-f]{1,4}";
+    let h = "[0-9A-Fa-f]{1,4}";
     let v4 = KQL_IPV4_TEXT.trim_start_matches('^').trim_end_matches('$');
-    let ls32 = format!("(?:{h16}:{h16}|{v4})");
-    let head = |n: usize| if n == 0 { format!("(?:{h16})?") } else { format!("(?:(?:{h16}:){{0,{n}}}{h16})?") };
-    let forms = [
-        format!("(?:{h16}:){{6}}{ls32}"),
-        format!("::(?:{h16}:){{5}}{ls32}"),
-        format!("{}::(?:{h16}:){{4}}{ls32}", head(0)),
-        format!("{}::(?:{h16}:){{3}}{ls32}", head(1)),
-        format!("{}::(?:{h16}:){{2}}{ls32}", head(2)),
-        format!("{}::{h16}:{ls32}", head(3)),
-        format!("{}::{ls32}", head(4)),
-        format!("{}::{h16}", head(5)),
-        format!("{}::", head(6)),
+    let head = |n: usize| if n == 0 { format!("(?:{h})?") } else { format!("(?:(?:{h}:){{0,{n}}}{h})?") };
+    let before_ls32 = [
+        format!("(?:{h}:){{6}}"),
+        format!("::(?:{h}:){{5}}"),
+        format!("{}::(?:{h}:){{4}}", head(0)),
+        format!("{}::(?:{h}:){{3}}", head(1)),
+        format!("{}::(?:{h}:){{2}}", head(2)),
+        format!("{}::{h}:", head(3)),
+        format!("{}::", head(4)),
     ];
-    format!("^(?:{})$", forms.join("|"))
+    format!("^(?:(?:{})(?:{h}:{h}|{v4})|{}::{h}|{}::)$", before_ls32.join("|"), head(5), head(6))
 }
 
 impl Family {
@@ -657,7 +658,10 @@ impl Family {
             Family::V4 => (KQL_IPV4_TEXT.to_string(), "ipv4_is_in_any_range"),
             Family::V6 => (kql_ipv6_text(), "ipv6_is_in_any_range"),
         };
-        format!("({column} matches regex {} and coalesce({function}({column}, {ranges}), false))", lit(&guard))
+        format!(
+            "({column} matches regex {} and coalesce({function}({column}, {ranges}), false))",
+            lit(&guard)
+        )
     }
 }
 
@@ -752,10 +756,34 @@ mod tests {
         let v4 = Regex::new(KQL_IPV4_TEXT).unwrap();
         let v6 = Regex::new(&kql_ipv6_text()).unwrap();
         let mut samples: Vec<String> = [
-            "10.20.30.5", "010.1.1.1", "0.0.0.0", "255.255.255.255", "256.1.1.1", "1.2.3", "1.2.3.4/8", " 1.2.3.4",
-            "::", "::1", "2001:db8::1", "::ffff:1.2.3.4", "1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5:6:7::", "1::2:3:4:5:6:7",
-            "1:2:3:4:5:6:7:8:9", "1.2.3.4::", "::1.2.3.4", "fe80::1%eth0", "[::1]", "2001:DB8::A", "1:2:3:4:5::1.2.3.4",
-            "1:2:3:4:5:6::1.2.3.4", "::01.2.3.4", "12345::", ":::", "1:::2", "",
+            "10.20.30.5",
+            "010.1.1.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.1.1.1",
+            "1.2.3",
+            "1.2.3.4/8",
+            " 1.2.3.4",
+            "::",
+            "::1",
+            "2001:db8::1",
+            "::ffff:1.2.3.4",
+            "1:2:3:4:5:6:1.2.3.4",
+            "1:2:3:4:5:6:7::",
+            "1::2:3:4:5:6:7",
+            "1:2:3:4:5:6:7:8:9",
+            "1.2.3.4::",
+            "::1.2.3.4",
+            "fe80::1%eth0",
+            "[::1]",
+            "2001:DB8::A",
+            "1:2:3:4:5::1.2.3.4",
+            "1:2:3:4:5:6::1.2.3.4",
+            "::01.2.3.4",
+            "12345::",
+            ":::",
+            "1:::2",
+            "",
         ]
         .iter()
         .map(|s| s.to_string())

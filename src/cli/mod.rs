@@ -3,6 +3,8 @@
 mod check;
 mod explain;
 mod filter;
+mod kql;
+mod tune;
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
@@ -91,6 +93,55 @@ pub enum Command {
         /// The event as JSON text, or `-` to read it from stdin.
         event: String,
     },
+    /// Print the KQL exclusion block (`| where not(…)`) that means what `filter` means.
+    Kql {
+        #[command(flatten)]
+        select: SelectArgs,
+        #[command(flatten)]
+        lists: ListArgs,
+        /// Print a query counting the rows each active exclusion matches instead.
+        #[arg(long)]
+        hits: bool,
+        /// With `--hits`: how far back to count (`14d`, `12h`).
+        #[arg(long, value_name = "SPAN", default_value = "14d")]
+        since: String,
+        /// With `--hits`: the time column (`TimeGenerated` in Sentinel, `Timestamp` in Defender XDR).
+        #[arg(long, value_name = "COLUMN", default_value = "TimeGenerated")]
+        time_column: String,
+    },
+    /// Filter a query (.kql) or a Sentinel hunting query / analytics rule (.yaml) by the policy.
+    Tune {
+        #[command(flatten)]
+        select: SelectArgs,
+        #[command(flatten)]
+        lists: ListArgs,
+        /// Rewrite the file (atomically) instead of printing it.
+        #[arg(long, conflicts_with = "check")]
+        in_place: bool,
+        /// Exit 1 when the file is not what the policy makes it (for CI); write nothing.
+        #[arg(long)]
+        check: bool,
+        /// The query or rule file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Where large lists go: in the query, in Sentinel watchlists, or watchlists only when
+    /// the query would pass Sentinel's 10,000-character rule limit.
+    #[arg(long, value_enum, default_value_t = ModeArg::Inline)]
+    pub mode: ModeArg,
+    /// Directory for the watchlist CSV files.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    Inline,
+    Watchlist,
+    Auto,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -179,6 +230,28 @@ fn run(command: Command, ui: &Ui) -> Exit {
             filter::run(&select, format, excluded.as_deref(), stats.as_deref(), strict, input.as_deref(), ui)
         }
         Command::Explain { select, format, event } => explain::run(&select, format, &event, ui),
+        Command::Kql { select, lists, hits, since, time_column } => kql::run(
+            &kql::KqlArgs {
+                select: &select,
+                mode: lists.mode,
+                out: lists.out.as_deref(),
+                hits,
+                since: &since,
+                time_column: &time_column,
+            },
+            ui,
+        ),
+        Command::Tune { select, lists, in_place, check, file } => tune::run(
+            &tune::TuneArgs {
+                select: &select,
+                in_place,
+                check,
+                mode: lists.mode,
+                out: lists.out.as_deref(),
+                file: &file,
+            },
+            ui,
+        ),
     }
 }
 

@@ -215,7 +215,8 @@ pub(crate) fn condition_node(c: &Condition, header_column: Option<&str>) -> Node
                 Test::Net(n) => Some(*n),
                 Test::Text(_) => None,
             })) {
-                let items: Vec<(String, String)> = nets.iter().map(|n| (lit(&n.to_string()), String::new())).collect();
+                let items: Vec<(String, String)> =
+                    nets.iter().map(|n| (lit(&n.to_string()), String::new())).collect();
                 tests.push(range_node(family, &items));
             }
         }
@@ -260,7 +261,8 @@ fn list_lines(items: &[(String, String)], indent: usize) -> Vec<String> {
 }
 
 fn in_node(subject: &str, items: &[(String, String)]) -> Node {
-    let short = items.iter().all(|(_, c)| c.is_empty()) && items.iter().map(|(l, _)| l.len() + 2).sum::<usize>() <= 100;
+    let short = items.iter().all(|(_, c)| c.is_empty())
+        && items.iter().map(|(l, _)| l.len() + 2).sum::<usize>() <= 100;
     if short {
         let list: Vec<&str> = items.iter().map(|(l, _)| l.as_str()).collect();
         return Node::line(format!("{subject} in~ ({})", list.join(", ")));
@@ -272,7 +274,8 @@ fn in_node(subject: &str, items: &[(String, String)]) -> Node {
 }
 
 fn range_node(family: Family, items: &[(String, String)]) -> Node {
-    let short = items.iter().all(|(_, c)| c.is_empty()) && items.iter().map(|(l, _)| l.len() + 2).sum::<usize>() <= 80;
+    let short = items.iter().all(|(_, c)| c.is_empty())
+        && items.iter().map(|(l, _)| l.len() + 2).sum::<usize>() <= 80;
     if short {
         let list: Vec<&str> = items.iter().map(|(l, _)| l.as_str()).collect();
         return Node::line(family.kql_in_ranges(&list.join(", ")));
@@ -362,9 +365,7 @@ pub fn block(compiled: &Compiled<'_>, mode: ListMode) -> Block {
             group_of.insert(i, g);
         }
     }
-    let folds = |g: usize| {
-        groups.get(g).is_some_and(|(_, m)| m.len() >= 2 || mode == ListMode::Watchlist)
-    };
+    let folds = |g: usize| groups.get(g).is_some_and(|(_, m)| m.len() >= 2 || mode == ListMode::Watchlist);
     let mut items: Vec<Item> = Vec::new();
     let mut pending: Vec<String> = Vec::new();
     let mut watchlists = Vec::new();
@@ -379,14 +380,21 @@ pub fn block(compiled: &Compiled<'_>, mode: ListMode) -> Block {
                 if members.first() != Some(&i) {
                     continue; // written with the first member of its group
                 }
-                let members: Vec<&Exclusion> = members.iter().filter_map(|&m| policy.exclusions.get(m)).collect();
+                let members: Vec<&Exclusion> =
+                    members.iter().filter_map(|&m| policy.exclusions.get(m)).collect();
                 let ids: Vec<&str> = members.iter().map(|e| e.id.as_str()).collect();
                 let (comment, node) = match mode {
                     ListMode::Inline => fold_inline(key, &members, hc),
-                    ListMode::Watchlist => fold_watchlist(key, &members, hc, policy.name.as_str(), &mut watchlists),
+                    ListMode::Watchlist => {
+                        fold_watchlist(key, &members, hc, policy.name.as_str(), &mut watchlists)
+                    }
                 };
                 let mut comments = std::mem::take(&mut pending);
-                comments.push(comment_text(&format!("// {comment} ({} exclusions: {})", ids.len(), ids.join(", "))));
+                comments.push(comment_text(&format!(
+                    "// {comment} ({} exclusions: {})",
+                    ids.len(),
+                    ids.join(", ")
+                )));
                 items.push(Item { comments, node });
             }
             None => {
@@ -411,7 +419,12 @@ pub fn block(compiled: &Compiled<'_>, mode: ListMode) -> Block {
     }
     lines.extend(pending.iter().map(|c| format!("{}{c}", pad(4))));
     lines.push("  )".to_string());
-    Block { text: lines.join("\n"), active: compiled.active.len(), total: policy.exclusions.len(), watchlists }
+    Block {
+        text: lines.join("\n"),
+        active: compiled.active.len(),
+        total: policy.exclusions.len(),
+        watchlists,
+    }
 }
 
 fn render_items(items: &[Item], indent: usize, out: &mut Vec<String>) {
@@ -459,15 +472,20 @@ fn fold_values(members: &[&Exclusion], value: impl Fn(&Test) -> Option<String>) 
             }
         }
     }
-    order.into_iter().map(|x| {
-        let c = ids.get(&x).map(|v| v.join(", ")).unwrap_or_default();
-        (x, c)
-    }).collect()
+    order
+        .into_iter()
+        .map(|x| {
+            let c = ids.get(&x).map(|v| v.join(", ")).unwrap_or_default();
+            (x, c)
+        })
+        .collect()
 }
 
 fn net_values(members: &[&Exclusion], family: Family) -> Vec<(String, String)> {
     fold_values(members, |t| match (t, family) {
-        (Test::Net(n @ IpNet::V4(_)), Family::V4) | (Test::Net(n @ IpNet::V6(_)), Family::V6) => Some(n.to_string()),
+        (Test::Net(n @ IpNet::V4(_)), Family::V4) | (Test::Net(n @ IpNet::V6(_)), Family::V6) => {
+            Some(n.to_string())
+        }
         _ => None,
     })
 }
@@ -482,7 +500,8 @@ fn text_values(members: &[&Exclusion]) -> Vec<(String, String)> {
 fn fold_inline(key: &FoldKey, members: &[&Exclusion], _hc: Option<&str>) -> (String, Node) {
     match key {
         FoldKey::In(subject) => {
-            let items: Vec<(String, String)> = text_values(members).into_iter().map(|(v, c)| (lit(&v), c)).collect();
+            let items: Vec<(String, String)> =
+                text_values(members).into_iter().map(|(v, c)| (lit(&v), c)).collect();
             (format!("folded: equal to one of {} values", items.len()), in_node(subject, &items))
         }
         FoldKey::Nets => {
@@ -496,7 +515,11 @@ fn fold_inline(key: &FoldKey, members: &[&Exclusion], _hc: Option<&str>) -> (Str
                     tests.push(range_node(family, &items));
                 }
             }
-            let node = if tests.len() == 1 { tests.pop().unwrap_or(Node::line("false".into())) } else { Node::Or(tests) };
+            let node = if tests.len() == 1 {
+                tests.pop().unwrap_or(Node::line("false".into()))
+            } else {
+                Node::Or(tests)
+            };
             (format!("folded: source address in one of {n} networks"), node)
         }
     }
@@ -525,7 +548,8 @@ fn watchlists_for(
     let mut files: Vec<(String, usize)> = vec![(HEADER.to_string(), 0)];
     for (v, ids) in rows {
         let row = format!("{},{}\r\n", csv_field(v), csv_field(ids));
-        let needs_new = files.last().is_some_and(|(f, n)| *n > 0 && f.len() + row.len() > WATCHLIST_MAX_BYTES);
+        let needs_new =
+            files.last().is_some_and(|(f, n)| *n > 0 && f.len() + row.len() > WATCHLIST_MAX_BYTES);
         if needs_new {
             files.push((HEADER.to_string(), 0));
         }
@@ -585,7 +609,11 @@ fn fold_watchlist(
                 let ranges = format!("toscalar({read} | summarize make_list(SearchKey))");
                 tests.push(Node::line(family.kql_in_ranges(&ranges)));
             }
-            let node = if tests.len() == 1 { tests.pop().unwrap_or(Node::line("false".into())) } else { Node::Or(tests) };
+            let node = if tests.len() == 1 {
+                tests.pop().unwrap_or(Node::line("false".into()))
+            } else {
+                Node::Or(tests)
+            };
             (format!("watchlist: source address in one of {n} networks"), node)
         }
     }

@@ -60,8 +60,25 @@ pub fn identifier(name: &str) -> String {
 fn is_keyword(name: &str) -> bool {
     matches!(
         name,
-        "and" | "or" | "not" | "in" | "has" | "contains" | "startswith" | "endswith" | "matches" | "between"
-            | "true" | "false" | "null" | "let" | "where" | "project" | "extend" | "summarize" | "by"
+        "and"
+            | "or"
+            | "not"
+            | "in"
+            | "has"
+            | "contains"
+            | "startswith"
+            | "endswith"
+            | "matches"
+            | "between"
+            | "true"
+            | "false"
+            | "null"
+            | "let"
+            | "where"
+            | "project"
+            | "extend"
+            | "summarize"
+            | "by"
     )
 }
 

@@ -41,7 +41,8 @@ impl LineEdit {
     /// Whether applying the edit leaves the text as it is.
     pub fn is_noop(&self, text: &str) -> bool {
         let old: Vec<&str> = text.split('\n').collect();
-        old.get(self.start..self.end).is_some_and(|range| range.iter().copied().eq(self.lines.iter().map(String::as_str)))
+        old.get(self.start..self.end)
+            .is_some_and(|range| range.iter().copied().eq(self.lines.iter().map(String::as_str)))
     }
 }
 
@@ -61,13 +62,18 @@ pub enum TuneError {
 impl fmt::Display for TuneError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TuneError::NoReference { table } => write!(f, "the query never reads `{table}`: there is nothing to filter"),
+            TuneError::NoReference { table } => {
+                write!(f, "the query never reads `{table}`: there is nothing to filter")
+            }
             TuneError::UnclosedBlock { policy, line } => write!(
                 f,
                 "line {line}: `// fpx:begin {policy}` has no `// fpx:end {policy}`; restore the marker or delete the block"
             ),
             TuneError::LeadingStatement { line, keyword } => {
-                write!(f, "line {line}: the query starts with a `{keyword}` statement; fpx puts its block before the first statement and cannot place it here")
+                write!(
+                    f,
+                    "line {line}: the query starts with a `{keyword}` statement; fpx puts its block before the first statement and cannot place it here"
+                )
             }
             TuneError::Empty => write!(f, "the query has no statement"),
         }
@@ -134,7 +140,8 @@ pub fn plan(query: &str, policy: &str, table: &str, block: &str) -> Result<(Line
     }
     let first = first_statement_line(query).ok_or(TuneError::Empty)?;
     if let Some(line) = lines.get(first) {
-        let word = line.trim_start().split(|c: char| !c.is_ascii_alphanumeric() && c != '_').next().unwrap_or("");
+        let word =
+            line.trim_start().split(|c: char| !c.is_ascii_alphanumeric() && c != '_').next().unwrap_or("");
         if matches!(word, "set" | "declare" | "alias" | "pattern" | "restrict") {
             return Err(TuneError::LeadingStatement { line: first + 1, keyword: word.to_string() });
         }
@@ -166,7 +173,11 @@ pub fn count_references(query: &str, table: &str) -> usize {
             }
             b'`' if b.get(i + 1) == Some(&b'`') && b.get(i + 2) == Some(&b'`') => {
                 i += 3;
-                while i < b.len() && !(b.get(i) == Some(&b'`') && b.get(i + 1) == Some(&b'`') && b.get(i + 2) == Some(&b'`')) {
+                while i < b.len()
+                    && !(b.get(i) == Some(&b'`')
+                        && b.get(i + 1) == Some(&b'`')
+                        && b.get(i + 2) == Some(&b'`'))
+                {
                     i += 1;
                 }
                 i += 3;

@@ -26,8 +26,12 @@ pub struct RuleFile {
 pub enum YamlError {
     Invalid(String),
     NoQuery,
-    NotLiteralBlock { line: usize },
-    BadIndent { line: usize },
+    NotLiteralBlock {
+        line: usize,
+    },
+    BadIndent {
+        line: usize,
+    },
     /// The edited file did not read back as intended (a bug; nothing is written).
     Verify(String),
 }
@@ -41,8 +45,12 @@ impl fmt::Display for YamlError {
                 f,
                 "line {line}: `query` is not a literal block scalar; fpx edits `query: |` blocks only (rewrite it as `query: |` with the query indented below)"
             ),
-            YamlError::BadIndent { line } => write!(f, "line {line}: the `query: |` block has no indented content"),
-            YamlError::Verify(m) => write!(f, "the edited file does not read back as intended ({m}); nothing was written"),
+            YamlError::BadIndent { line } => {
+                write!(f, "line {line}: the `query: |` block has no indented content")
+            }
+            YamlError::Verify(m) => {
+                write!(f, "the edited file does not read back as intended ({m}); nothing was written")
+            }
         }
     }
 }
