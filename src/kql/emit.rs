@@ -20,6 +20,9 @@ use crate::semantics::{Family, kql_header_cell};
 pub const OR_FANOUT: usize = 8;
 /// A disjunction of at most this many exclusions is written flat, as reviewers read it.
 pub const FLAT_EXCLUSIONS: usize = 64;
+/// At most this many values go in one `in~` list or range call: Kusto's functions take at
+/// most 32,768 arguments (diagnostic KS120); longer lists become several ORed calls.
+pub const MAX_LIST: usize = 10_000;
 /// Sentinel's limit on the query of a scheduled analytics rule, in characters.
 pub const RULE_QUERY_LIMIT: usize = 10_000;
 
@@ -261,6 +264,9 @@ fn list_lines(items: &[(String, String)], indent: usize) -> Vec<String> {
 }
 
 fn in_node(subject: &str, items: &[(String, String)]) -> Node {
+    if items.len() > MAX_LIST {
+        return Node::Or(items.chunks(MAX_LIST).map(|c| in_node(subject, c)).collect());
+    }
     let short = items.iter().all(|(_, c)| c.is_empty())
         && items.iter().map(|(l, _)| l.len() + 2).sum::<usize>() <= 100;
     if short {
@@ -274,6 +280,9 @@ fn in_node(subject: &str, items: &[(String, String)]) -> Node {
 }
 
 fn range_node(family: Family, items: &[(String, String)]) -> Node {
+    if items.len() > MAX_LIST {
+        return Node::Or(items.chunks(MAX_LIST).map(|c| range_node(family, c)).collect());
+    }
     let short = items.iter().all(|(_, c)| c.is_empty())
         && items.iter().map(|(l, _)| l.len() + 2).sum::<usize>() <= 80;
     if short {
