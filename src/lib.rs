@@ -11,6 +11,7 @@ pub mod diff;
 pub mod event;
 pub mod explain;
 pub mod filter;
+pub mod kql;
 pub mod lint;
 pub mod markdown;
 pub mod matcher;

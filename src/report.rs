@@ -233,3 +233,19 @@ pub fn json(input: &Input<'_>) -> Value {
         "kql": input.kql,
     })
 }
+
+/// Larger KQL blocks are left out of the page, which says how to print them.
+const KQL_IN_REPORT: usize = 20_000;
+
+/// The KQL section of a report: the block every exclusion active on `today` makes (no rule
+/// selected), as `fpx kql` prints it, or a note when it is too large for a page.
+pub fn kql_section(policy: &Policy, today: Date, file: &str) -> String {
+    let compiled = crate::compile::Compiled::new(policy, Selection { today, rules: Vec::new() });
+    let block = crate::kql::emit::block(&compiled, crate::kql::emit::ListMode::Inline).text;
+    let chars = block.chars().count();
+    if chars <= KQL_IN_REPORT {
+        block
+    } else {
+        format!("// the block has {chars} characters: print it with `fpx kql --policy {file}`")
+    }
+}

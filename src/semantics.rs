@@ -525,6 +525,146 @@ fn check_class(c: &ast::ClassBracketed) -> Result<(), RegexProblem> {
     Ok(())
 }
 
+// KQL forms. Each test's KQL is written here, beside its matcher, so the two cannot drift.
+// Why each construct is exact and total (never null) is argued in `crate::kql`'s docs, with
+// the Microsoft documentation it relies on.
+
+/// Whether `in~`, `=~`, `startswith`, `endswith` and `contains` compare `literal` exactly as
+/// [`fold`] does: Kusto documents its case-insensitive operators for ASCII only
+/// (<https://learn.microsoft.com/en-us/kusto/query/equals-operator>), so a literal with a
+/// non-ASCII character that has case is compared by a `(?i)` regex instead.
+pub fn kql_native_case(literal: &str) -> bool {
+    literal.chars().all(|c| c.is_ascii() || !has_case(c))
+}
+
+fn has_case(c: char) -> bool {
+    let mut lower = c.to_lowercase();
+    let mut upper = c.to_uppercase();
+    !(lower.next() == Some(c) && lower.next().is_none() && upper.next() == Some(c) && upper.next().is_none())
+}
+
+impl TextTest {
+    /// The KQL form of the test: a boolean expression that is never null, true exactly when
+    /// [`TextTest::matches_cell`] is. `subject` is a KQL string expression for the cell
+    /// (a string column, or [`kql_header_cell`]); an absent cell is the empty string there.
+    pub fn kql(&self, subject: &str) -> String {
+        use crate::kql::literal::string as lit;
+        let ci_regex = |prefix: &str, v: &str, suffix: &str| {
+            format!(
+                "{subject} matches regex {}",
+                lit(&format!("(?i){prefix}{}{suffix}", regex_syntax::escape(v)))
+            )
+        };
+        match self {
+            // An empty literal would match the empty (absent) cell in KQL; it cannot come from
+            // a valid policy, but the form stays exact.
+            TextTest::Equals(v) if v.is_empty() => "false".to_string(),
+            TextTest::StartsWith(v) | TextTest::EndsWith(v) | TextTest::Contains(v) if v.is_empty() => {
+                format!("isnotempty({subject})")
+            }
+            TextTest::Equals(v) if kql_native_case(v) => format!("{subject} =~ {}", lit(v)),
+            TextTest::Equals(v) => ci_regex("^", v, "$"),
+            TextTest::StartsWith(v) if kql_native_case(v) => format!("{subject} startswith {}", lit(v)),
+            TextTest::StartsWith(v) => ci_regex("^", v, ""),
+            TextTest::EndsWith(v) if kql_native_case(v) => format!("{subject} endswith {}", lit(v)),
+            TextTest::EndsWith(v) => ci_regex("", v, "$"),
+            // `contains`, never `has`: `has` matches whole terms only.
+            TextTest::Contains(v) if kql_native_case(v) => format!("{subject} contains {}", lit(v)),
+            TextTest::Contains(v) => ci_regex("", v, ""),
+            TextTest::NonEmpty => format!("isnotempty({subject})"),
+            // The very regex the matcher runs; it needs at least one character.
+            TextTest::Wildcard(re) => format!("{subject} matches regex {}", lit(re.as_str())),
+            // A user regex that matches the empty string must not match an absent cell.
+            TextTest::Regex(re) if re.regex().is_match("") => {
+                format!("(isnotempty({subject}) and {subject} matches regex {})", lit(re.as_str()))
+            }
+            TextTest::Regex(re) => format!("{subject} matches regex {}", lit(re.as_str())),
+        }
+    }
+
+    /// The literal this test contributes to a folded `subject in~ (…)` list, when it has one.
+    ///
+    /// `s in~ (a, b, …)` is true exactly when `s =~ a or s =~ b or …` is
+    /// (<https://learn.microsoft.com/en-us/kusto/query/in-operator>), so folding the
+    /// `Equals` values of a condition (or of several exclusions) into one list keeps the
+    /// meaning; the equivalence table in `tests/kql` runs both forms.
+    pub fn kql_in_literal(&self) -> Option<&str> {
+        match self {
+            TextTest::Equals(v) if !v.is_empty() && kql_native_case(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// The cell of a header, as a KQL string expression: the value under exactly `name` in the
+/// JSON object held by `column` (an object, or a string holding one), when that value is a
+/// JSON string; otherwise the empty string (absent). A missing `column` is no headers
+/// (`column_ifexists`), so the query stays valid on tables without it.
+pub fn kql_header_cell(column: &str, name: &str) -> String {
+    use crate::kql::literal::string as lit;
+    let value = format!("parse_json(tostring(column_ifexists({}, \"\")))[{}]", lit(column), lit(name));
+    format!("iff(gettype({value}) == \"string\", tostring({value}), \"\")")
+}
+
+/// The address family of a network test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+/// Exactly the texts [`parse_ipv4`] accepts: four decimal octets 0–255 without leading zeros.
+pub const KQL_IPV4_TEXT: &str = "^(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$";
+
+/// Exactly the texts [`parse_ipv6`] accepts: RFC 3986 `IPv6address` (the RFC 4291 text
+/// forms, with an embedded dotted quad as in [`KQL_IPV4_TEXT`]). The RFC's seven forms that
+/// end in `ls32` share one `ls32`, so the dotted quad is written once.
+pub fn kql_ipv6_text() -> String {
+    let h = "[0-9A-Fa-f]{1,4}";
+    let v4 = KQL_IPV4_TEXT.trim_start_matches('^').trim_end_matches('$');
+    let head = |n: usize| if n == 0 { format!("(?:{h})?") } else { format!("(?:(?:{h}:){{0,{n}}}{h})?") };
+    let before_ls32 = [
+        format!("(?:{h}:){{6}}"),
+        format!("::(?:{h}:){{5}}"),
+        format!("{}::(?:{h}:){{4}}", head(0)),
+        format!("{}::(?:{h}:){{3}}", head(1)),
+        format!("{}::(?:{h}:){{2}}", head(2)),
+        format!("{}::{h}:", head(3)),
+        format!("{}::", head(4)),
+    ];
+    format!("^(?:(?:{})(?:{h}:{h}|{v4})|{}::{h}|{}::)$", before_ls32.join("|"), head(5), head(6))
+}
+
+impl Family {
+    /// The column a network of this family tests.
+    pub fn column(self) -> &'static str {
+        match self {
+            Family::V4 => crate::model::SOURCE_IPV4_COLUMN,
+            Family::V6 => crate::model::SOURCE_IPV6_COLUMN,
+        }
+    }
+
+    /// The KQL form of "the family's column holds an address in one of `ranges`", never null.
+    ///
+    /// `ranges` is a KQL argument list: string literals in prefix notation, or one dynamic
+    /// array. The strict text guard passes only the address texts fpx parses, so Kusto's more
+    /// lenient parser (leading zeros, `/prefix` suffixes, IPv4 in IPv6 functions) never sees
+    /// any other; `coalesce(…, false)` turns the documented null of a failed conversion into
+    /// false.
+    pub fn kql_in_ranges(self, ranges: &str) -> String {
+        use crate::kql::literal::{identifier, string as lit};
+        let column = identifier(self.column());
+        let (guard, function) = match self {
+            Family::V4 => (KQL_IPV4_TEXT.to_string(), "ipv4_is_in_any_range"),
+            Family::V6 => (kql_ipv6_text(), "ipv6_is_in_any_range"),
+        };
+        format!(
+            "({column} matches regex {} and coalesce({function}({column}, {ranges}), false))",
+            lit(&guard)
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -609,5 +749,78 @@ mod tests {
         let t = TextTest::new(TextOp::Regex, "Reset").unwrap_or(TextTest::NonEmpty);
         assert!(t.matches("Please Reset now", "please reset now"));
         assert!(!t.matches("please reset now", "please reset now"));
+    }
+    /// The KQL guards accept exactly the address texts the matcher parses.
+    #[test]
+    fn kql_address_guards_accept_what_the_matcher_parses() {
+        let v4 = Regex::new(KQL_IPV4_TEXT).unwrap();
+        let v6 = Regex::new(&kql_ipv6_text()).unwrap();
+        let mut samples: Vec<String> = [
+            "10.20.30.5",
+            "010.1.1.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.1.1.1",
+            "1.2.3",
+            "1.2.3.4/8",
+            " 1.2.3.4",
+            "::",
+            "::1",
+            "2001:db8::1",
+            "::ffff:1.2.3.4",
+            "1:2:3:4:5:6:1.2.3.4",
+            "1:2:3:4:5:6:7::",
+            "1::2:3:4:5:6:7",
+            "1:2:3:4:5:6:7:8:9",
+            "1.2.3.4::",
+            "::1.2.3.4",
+            "fe80::1%eth0",
+            "[::1]",
+            "2001:DB8::A",
+            "1:2:3:4:5::1.2.3.4",
+            "1:2:3:4:5:6::1.2.3.4",
+            "::01.2.3.4",
+            "12345::",
+            ":::",
+            "1:::2",
+            "",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Pseudo-random texts over the characters addresses are made of.
+        let alphabet: Vec<char> = "0123456789abcdefABCDEF:.:.:/g".chars().collect();
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 24) as usize;
+            let mut s = String::new();
+            let mut y = x;
+            for _ in 0..len {
+                y = y.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s.push(alphabet[((y >> 33) % alphabet.len() as u64) as usize]);
+            }
+            samples.push(s);
+            let a = std::net::Ipv6Addr::from(u128::from(x).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (x % 128));
+            samples.push(a.to_string());
+            samples.push(std::net::Ipv4Addr::from((x >> 16) as u32).to_string());
+        }
+        for s in &samples {
+            assert_eq!(v4.is_match(s), parse_ipv4(s).is_some(), "IPv4 guard disagrees on {s:?}");
+            assert_eq!(v6.is_match(s), parse_ipv6(s).is_some(), "IPv6 guard disagrees on {s:?}");
+        }
+    }
+
+    #[test]
+    fn kql_case_forms() {
+        assert!(kql_native_case("reports@company.com"));
+        assert!(kql_native_case("报告@例子.公司"));
+        assert!(!kql_native_case("rené@company.com"));
+        let t = TextTest::new(TextOp::Equals, "René").unwrap();
+        assert_eq!(t.kql("S"), "S matches regex \"(?i)^rené$\"");
+        let t = TextTest::new(TextOp::Regex, "a*").unwrap();
+        assert_eq!(t.kql("S"), "(isnotempty(S) and S matches regex \"a*\")");
     }
 }

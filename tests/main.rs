@@ -8,6 +8,7 @@ mod diff;
 mod differential;
 mod explain;
 mod filter;
+mod kql;
 mod lint;
 mod policies;
 mod policy_errors;

@@ -136,7 +136,9 @@ fn json_report_has_the_same_facts() {
     assert_eq!(doc["exclusions"][6]["days_left"], -157);
     assert_eq!(doc["lint"]["counts"]["error"], 1);
     assert_eq!(doc["events"]["rows"], 39);
-    assert!(doc["kql"].is_null());
+    let kql = doc["kql"].as_str().unwrap();
+    assert!(kql.starts_with("// fpx: bulk-email-fp, 6 of 7 exclusions active"), "{kql}");
+    assert!(kql.contains("| where not("), "{kql}");
 }
 
 #[test]

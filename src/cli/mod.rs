@@ -4,8 +4,10 @@ mod check;
 mod diff;
 mod explain;
 mod filter;
+mod kql;
 mod lint;
 mod report;
+mod tune;
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
@@ -143,6 +145,37 @@ pub enum Command {
     },
     /// Print the JSON Schema of the policy format (for Taplo / Even Better TOML).
     Schema,
+    /// Print the KQL exclusion block (`| where not(…)`) that means what `filter` means.
+    Kql {
+        #[command(flatten)]
+        select: SelectArgs,
+        #[command(flatten)]
+        lists: ListArgs,
+        /// Print a query counting the rows each active exclusion matches instead.
+        #[arg(long)]
+        hits: bool,
+        /// With `--hits`: how far back to count (`14d`, `12h`).
+        #[arg(long, value_name = "SPAN", default_value = "14d")]
+        since: String,
+        /// With `--hits`: the time column (`TimeGenerated` in Sentinel, `Timestamp` in Defender XDR).
+        #[arg(long, value_name = "COLUMN", default_value = "TimeGenerated")]
+        time_column: String,
+    },
+    /// Filter a query (.kql) or a Sentinel hunting query / analytics rule (.yaml) by the policy.
+    Tune {
+        #[command(flatten)]
+        select: SelectArgs,
+        #[command(flatten)]
+        lists: ListArgs,
+        /// Rewrite the file (atomically) instead of printing it.
+        #[arg(long, conflicts_with = "check")]
+        in_place: bool,
+        /// Exit 1 when the file is not what the policy makes it (for CI); write nothing.
+        #[arg(long)]
+        check: bool,
+        /// The query or rule file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -158,6 +191,24 @@ pub enum LintFormat {
     Json,
     /// SARIF 2.1.0, for GitHub code scanning.
     Sarif,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Where large lists go: in the query, in Sentinel watchlists, or watchlists only when
+    /// the query would pass Sentinel's 10,000-character rule limit.
+    #[arg(long, value_enum, default_value_t = ModeArg::Inline)]
+    pub mode: ModeArg,
+    /// Directory for the watchlist CSV files.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    Inline,
+    Watchlist,
+    Auto,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -262,6 +313,28 @@ fn run(command: Command, ui: &Ui) -> Exit {
         Command::Report { policy, events, today, format } => {
             report::run(&policy, events.as_deref(), today.today, format, ui)
         }
+        Command::Kql { select, lists, hits, since, time_column } => kql::run(
+            &kql::KqlArgs {
+                select: &select,
+                mode: lists.mode,
+                out: lists.out.as_deref(),
+                hits,
+                since: &since,
+                time_column: &time_column,
+            },
+            ui,
+        ),
+        Command::Tune { select, lists, in_place, check, file } => tune::run(
+            &tune::TuneArgs {
+                select: &select,
+                in_place,
+                check,
+                mode: lists.mode,
+                out: lists.out.as_deref(),
+                file: &file,
+            },
+            ui,
+        ),
     }
 }
 

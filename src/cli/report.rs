@@ -39,8 +39,8 @@ pub(crate) fn run(
     let sample = run.as_ref().zip(events.as_ref()).map(|(r, e)| (e.name.as_str(), &r.stats));
     let findings = lint::lint(&policy, &Options { today, soon_days: lint::SOON_DAYS, sample });
     let file = path.display().to_string();
-    // TODO(kql): pass fpx::kql block
-    let kql: Option<&str> = None;
+    let kql = report::kql_section(&policy, today, &file);
+    let kql = Some(kql.as_str());
     let input =
         Input { policy: &policy, file: &file, source: &source, today, findings: &findings, sample, kql };
     let text = match format {
