@@ -4,10 +4,14 @@
 mod common;
 
 mod check;
+mod cli;
 mod diff;
 mod differential;
 mod explain;
+mod export;
 mod filter;
+mod import;
+mod init;
 mod lint;
 mod policies;
 mod policy_errors;
