@@ -61,3 +61,14 @@ fn init_refuses_to_overwrite_unless_forced() {
     assert_ne!(std::fs::read_to_string(dir.join("README.md")).unwrap(), "ours\n");
     assert_eq!(run(&["init", d, "--name", "Bad Name"]).code, 2);
 }
+
+#[test]
+fn the_readme_shows_the_workflow_init_writes() {
+    let readme = crate::common::read("README.md");
+    let layout = fpx::init::layout("email-fp");
+    let workflow = layout.iter().find(|f| f.path == ".github/workflows/fpx.yml").unwrap();
+    assert!(
+        readme.contains(&format!("```yaml\n{}```", workflow.content)),
+        "README.md shows the current workflow"
+    );
+}
