@@ -116,6 +116,16 @@ fn unescape(s: &str) -> &str {
     if s.starts_with("@@") { s.get(1..).unwrap_or(s) } else { s }
 }
 
+/// How to write the literal text `s` as a policy value: a text that would read as a
+/// reference (`@team`) or as an escape (`@@x`) gets one more `@`. The inverse of reading.
+pub fn escape_literal(s: &str) -> std::borrow::Cow<'_, str> {
+    if reference_name(s).is_some() || s.starts_with("@@") {
+        std::borrow::Cow::Owned(format!("@{s}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
 fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')

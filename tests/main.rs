@@ -4,10 +4,14 @@
 mod common;
 
 mod check;
+mod cli;
 mod diff;
 mod differential;
 mod explain;
+mod export;
 mod filter;
+mod import;
+mod init;
 mod kql;
 mod lint;
 mod policies;

@@ -38,7 +38,7 @@ pub(crate) fn run(
     let stdin_path = input.filter(|p| p.as_os_str() != "-");
     let mut reader: Box<dyn Read> = match stdin_path {
         Some(p) => match File::open(p) {
-            Ok(f) => Box::new(f),
+            Ok(f) => progress(f, ui),
             Err(e) => {
                 ui.error(format!("cannot read `{}`: {}", p.display(), io_reason(&e)));
                 return Exit::Usage;
@@ -116,13 +116,43 @@ pub(crate) fn run(
             return code;
         }
     }
-    let _ = writeln!(
-        io::stderr(),
-        "fpx: {} rows: {} kept, {} excluded, {} unreadable",
-        stats.total,
-        stats.kept,
-        stats.excluded,
-        stats.unreadable
-    );
+    ui.summary(format_args!(
+        "{} rows: {} kept, {} excluded, {} unreadable",
+        stats.total, stats.kept, stats.excluded, stats.unreadable
+    ));
     if strict && stats.unreadable > 0 { Exit::Findings } else { Exit::Ok }
+}
+
+/// Inputs at least this large get a progress bar (when stderr is a terminal).
+const PROGRESS_MIN_BYTES: u64 = 8 << 20;
+
+/// The input file, wrapped in a byte-counting progress bar on stderr when stderr is a
+/// terminal, `-q` is not given and the file is large.
+fn progress(file: File, ui: &Ui) -> Box<dyn Read> {
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if ui.quiet || len < PROGRESS_MIN_BYTES || !io::IsTerminal::is_terminal(&io::stderr()) {
+        return Box::new(file);
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(Some(len), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:40} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    Box::new(Progress { inner: bar.wrap_read(file) })
+}
+
+/// A reader whose progress bar disappears when the input has been read.
+struct Progress<R: Read> {
+    inner: indicatif::ProgressBarIter<R>,
+}
+
+impl<R: Read> Read for Progress<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 {
+            self.inner.progress.finish_and_clear();
+        }
+        Ok(n)
+    }
 }

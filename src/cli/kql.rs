@@ -53,7 +53,7 @@ pub(crate) fn run(args: &KqlArgs<'_>, ui: &Ui) -> Exit {
             "the block has {chars} characters, over Sentinel's {RULE_QUERY_LIMIT}-character limit for scheduled analytics rules; move the large lists into watchlists with `--mode watchlist --out DIR` (or `--mode auto --out DIR`)"
         ));
     }
-    let _ = writeln!(io::stderr(), "fpx: {chars} characters");
+    ui.summary(format!("{chars} characters"));
     match writeln!(io::stdout().lock(), "{text}") {
         Ok(()) => Exit::Ok,
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Exit::Ok,
@@ -109,14 +109,13 @@ pub(crate) fn write_watchlists(dir: &Path, lists: &[Watchlist], ui: &Ui) -> Resu
             ui.error(format!("cannot write `{}`: {}", path.display(), io_reason(&e)));
             return Err(Exit::Usage);
         }
-        let _ = writeln!(
-            io::stderr(),
-            "fpx: wrote `{}` ({} rows): create the watchlist with alias `{}` and search key column `Value` ({})",
+        ui.summary(format!(
+            "wrote `{}` ({} rows): create the watchlist with alias `{}` and search key column `Value` ({})",
             path.display(),
             w.rows,
             w.alias,
             w.description
-        );
+        ));
     }
     Ok(())
 }

@@ -1,9 +1,13 @@
 //! The command line: the only place that reads files, prints, and chooses exit codes.
 
 mod check;
+mod completions;
 mod diff;
 mod explain;
+mod export;
 mod filter;
+mod import;
+mod init;
 mod kql;
 mod lint;
 mod report;
@@ -14,7 +18,7 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use jiff::civil::Date;
 
 use crate::compile::{Compiled, Selection, Status};
@@ -45,9 +49,15 @@ impl From<Exit> for ExitCode {
 #[derive(Debug, Parser)]
 #[command(name = "fpx", version, about, max_term_width = 100)]
 pub struct Cli {
-    /// When to colour diagnostics.
+    /// When to colour diagnostics (`auto` honours `NO_COLOR`).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub color: ColorChoice,
+    /// Print only errors on stderr: no warnings, progress or summary lines.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more detail on stderr (counts, timings, files written).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -176,6 +186,96 @@ pub enum Command {
         /// The query or rule file.
         file: PathBuf,
     },
+    /// Turn existing exclusions (a Sentinel watchlist, Sigma filters) into a policy to review.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Write a policy in another tool's format, with the same meaning.
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// Start a policy repository: a starter policy, a CI workflow and a README.
+    Init {
+        /// The repository's directory (created if missing).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// The policy's name (kebab-case); default: from the directory's name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Overwrite files that already exist.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print a shell completion script (e.g. `fpx completions bash > /etc/bash_completion.d/fpx`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), or write one page per command into a directory.
+    Man {
+        /// Write `fpx.1` and `fpx-COMMAND.1` here instead of printing `fpx.1`.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// A Sentinel watchlist (CSV with a header row): each mapped column becomes a list.
+    Watchlist {
+        /// The watchlist file (CSV).
+        file: PathBuf,
+        /// A field and the column holding its values: `sender` (the search key column) or
+        /// `source_ip=RelayIP`; repeat for several columns.
+        #[arg(long = "field", value_name = "FIELD[=COLUMN]", required = true)]
+        fields: Vec<crate::import::watchlist::FieldSpec>,
+        /// The search key column [default: SearchKey].
+        #[arg(long, value_name = "COLUMN")]
+        search_key: Option<String>,
+        /// One exclusion per field instead of one that requires every field to match.
+        #[arg(long)]
+        separate: bool,
+        #[command(flatten)]
+        out: ImportOut,
+    },
+    /// Sigma v2 filters (`filter:` documents with `rules:` and a `not` condition).
+    Sigma {
+        /// Filter files (YAML).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        out: ImportOut,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ImportOut {
+    /// The policy's name (kebab-case); default: from the (first) file's name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Write the policy here instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Import what can be imported and report the rest as warnings (exit 0).
+    #[arg(long)]
+    pub skip_bad: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Each active exclusion as a Sigma v2 filter (YAML documents on stdout, or files).
+    Sigma {
+        /// Policy file.
+        #[arg(long, short)]
+        policy: PathBuf,
+        /// Write one `mf_<policy>_<exclusion>.yml` per filter here instead of stdout.
+        #[arg(long, value_name = "DIR")]
+        output_dir: Option<PathBuf>,
+        #[command(flatten)]
+        today: TodayArg,
+        /// Export what can be exported and report the rest as warnings (exit 0).
+        #[arg(long)]
+        skip_bad: bool,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -253,25 +353,61 @@ pub struct Ui {
     pub(crate) color: bool,
     /// Colour on stdout (diagnostics that are a command's output).
     pub(crate) stdout_color: bool,
+    /// `-q`: errors only on stderr.
+    pub(crate) quiet: bool,
+    /// `-v`: extra detail on stderr.
+    pub(crate) verbose: bool,
+}
+
+/// How `--color` and `NO_COLOR` decide colour on one stream: `always` and `never` win,
+/// `auto` colours a terminal unless `NO_COLOR` is set to a non-empty value.
+fn use_color(choice: ColorChoice, no_color: bool, terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => !no_color && terminal,
+    }
 }
 
 impl Ui {
-    fn new(choice: ColorChoice) -> Ui {
+    fn new(choice: ColorChoice, quiet: bool, verbose: bool) -> Ui {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let auto = |terminal: bool| match choice {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => !no_color && terminal,
-        };
-        Ui { color: auto(io::stderr().is_terminal()), stdout_color: auto(io::stdout().is_terminal()) }
+        Ui {
+            color: use_color(choice, no_color, io::stderr().is_terminal()),
+            stdout_color: use_color(choice, no_color, io::stdout().is_terminal()),
+            quiet,
+            verbose,
+        }
     }
 
     pub(crate) fn error(&self, message: impl std::fmt::Display) {
         let _ = writeln!(io::stderr(), "{}: {message}", self.paint("error", "1;31"));
     }
 
+    /// A warning; `-q` hides it.
     pub(crate) fn warning(&self, message: impl std::fmt::Display) {
-        let _ = writeln!(io::stderr(), "{}: {message}", self.paint("warning", "1;33"));
+        if !self.quiet {
+            let _ = writeln!(io::stderr(), "{}: {message}", self.paint("warning", "1;33"));
+        }
+    }
+
+    /// A help line under the error or warning before it.
+    pub(crate) fn help(&self, message: impl std::fmt::Display) {
+        let _ = writeln!(io::stderr(), "  = {}: {message}", self.paint("help", "1"));
+    }
+
+    /// A closing summary line (`fpx: 38 rows: …`); `-q` hides it.
+    pub(crate) fn summary(&self, message: impl std::fmt::Display) {
+        if !self.quiet {
+            let _ = writeln!(io::stderr(), "fpx: {message}");
+        }
+    }
+
+    /// Extra detail, only with `-v`.
+    pub(crate) fn detail(&self, message: impl std::fmt::Display) {
+        if self.verbose {
+            let _ = writeln!(io::stderr(), "fpx: {message}");
+        }
     }
 
     fn paint(&self, text: &str, sgr: &str) -> String {
@@ -289,8 +425,11 @@ pub fn main() -> ExitCode {
             return code.into();
         }
     };
-    let ui = Ui::new(cli.color);
-    run(cli.command, &ui).into()
+    let ui = Ui::new(cli.color, cli.quiet, cli.verbose);
+    let started = std::time::Instant::now();
+    let exit = run(cli.command, &ui);
+    ui.detail(format_args!("done in {:.2?}, exit status {}", started.elapsed(), exit as u8));
+    exit.into()
 }
 
 fn run(command: Command, ui: &Ui) -> Exit {
@@ -335,6 +474,16 @@ fn run(command: Command, ui: &Ui) -> Exit {
             },
             ui,
         ),
+        Command::Import(ImportCommand::Watchlist { file, fields, search_key, separate, out }) => {
+            import::watchlist(&file, fields, search_key, separate, &out, ui)
+        }
+        Command::Import(ImportCommand::Sigma { files, out }) => import::sigma(&files, &out, ui),
+        Command::Export(ExportCommand::Sigma { policy, output_dir, today, skip_bad }) => {
+            export::sigma(&policy, output_dir.as_deref(), today.today, skip_bad, ui)
+        }
+        Command::Init { dir, name, force } => init::run(&dir, name.as_deref(), force, ui),
+        Command::Completions { shell } => completions::completions(shell, &mut Cli::command(), ui),
+        Command::Man { dir } => completions::man(Cli::command(), dir.as_deref(), ui),
     }
 }
 

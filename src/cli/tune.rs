@@ -111,7 +111,7 @@ pub(crate) fn run(args: &TuneArgs<'_>, ui: &Ui) -> Exit {
         }
     }
     let summary = format!(
-        "fpx: `{name}`: {references} reference{} to `{}` filtered by `{}` ({} of {} exclusions active), query {chars} characters",
+        "`{name}`: {references} reference{} to `{}` filtered by `{}` ({} of {} exclusions active), query {chars} characters",
         if references == 1 { "" } else { "s" },
         policy.profile.table,
         policy.name,
@@ -120,18 +120,18 @@ pub(crate) fn run(args: &TuneArgs<'_>, ui: &Ui) -> Exit {
     );
     let changed = tuned != source;
     if args.check {
-        let _ = writeln!(io::stderr(), "{summary}");
+        ui.summary(&summary);
         if changed {
             ui.error(format!("`{name}` is not tuned to policy `{}`: run `fpx tune --in-place`", policy.name));
             return Exit::Findings;
         }
-        let _ = writeln!(io::stderr(), "fpx: `{name}` is up to date");
+        ui.summary(format!("`{name}` is up to date"));
         return Exit::Ok;
     }
     if args.in_place {
-        let _ = writeln!(io::stderr(), "{summary}");
+        ui.summary(&summary);
         if !changed {
-            let _ = writeln!(io::stderr(), "fpx: `{name}` is up to date");
+            ui.summary(format!("`{name}` is up to date"));
             return Exit::Ok;
         }
         return match write_atomically(path, &tuned) {
@@ -142,7 +142,7 @@ pub(crate) fn run(args: &TuneArgs<'_>, ui: &Ui) -> Exit {
             }
         };
     }
-    let _ = writeln!(io::stderr(), "{summary}");
+    ui.summary(&summary);
     match io::stdout().lock().write_all(tuned.as_bytes()) {
         Ok(()) => Exit::Ok,
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Exit::Ok,

@@ -69,6 +69,12 @@ pub const LINT_CODES: &[LintCode] = &[
         true,
         "an active exclusion matched none of the sample events (`--events`)",
     ),
+    code(
+        "placeholder",
+        Severity::Error,
+        false,
+        "`owner`, `reason` or `ticket` still holds the `TODO` placeholder an import wrote",
+    ),
     code("unknown-allow", Severity::Error, false, "`allow` names a code that no exclusion finding has"),
     code("unused-allow", Severity::Warning, false, "an `allow` entry accepts no finding"),
 ];

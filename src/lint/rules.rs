@@ -18,6 +18,7 @@ pub(super) fn run(policy: &Policy, options: &Options<'_>) -> Vec<Finding> {
     let list_duplicates = duplicates_in_lists(policy, &mut out);
     let selection = Selection { today: options.today, rules: Vec::new() };
     for e in &policy.exclusions {
+        placeholder(e, &mut out);
         expiry(e, options, &mut out);
         // An expired exclusion no longer applies: `expired` says all there is to say, and
         // renewing it is a change reviewed like a new one.
@@ -283,6 +284,29 @@ fn and_list(items: &[String]) -> String {
         None => String::new(),
         Some((last, [])) => last.clone(),
         Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// placeholder
+
+/// Whether an `owner`, `reason` or `ticket` is still the placeholder an import wrote
+/// ([`crate::import::PLACEHOLDER`]): it starts with `TODO`, in any case.
+pub(crate) fn is_placeholder(text: &str) -> bool {
+    text.trim_start()
+        .get(..crate::import::PLACEHOLDER.len())
+        .is_some_and(|s| s.eq_ignore_ascii_case(crate::import::PLACEHOLDER))
+}
+
+fn placeholder(e: &Exclusion, out: &mut Vec<Finding>) {
+    let fields = [("owner", Some(&e.owner)), ("reason", Some(&e.reason)), ("ticket", e.ticket.as_ref())];
+    for (key, text) in fields {
+        let Some(text) = text.filter(|t| is_placeholder(t)) else { continue };
+        let d = finding("placeholder", format!("exclusion `{}` has a placeholder `{key}`", e.id))
+            .at(e.id_span)
+            .label(format!("`{key} = \"{}\"` is a placeholder left for a reviewer", shown(text)))
+            .help(format!("replace the placeholder with the real {key} before merging"));
+        out.push(Finding::of(e.id.as_str(), d));
     }
 }
 

@@ -3,7 +3,7 @@
 
 mod corpus;
 mod equivalence;
-mod harness;
+pub mod harness;
 mod large;
 mod literals;
 mod parse;
