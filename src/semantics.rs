@@ -7,8 +7,8 @@
 //! - **Cells.** A missing, `null` or empty column never matches any condition (so `*` does
 //!   not match an empty sender). A JSON number or boolean in a text column is compared as
 //!   its JSON text; an object or array never matches a text condition ([`Cell`]).
-//! - **Case.** Every text operator except `regex` ignores case. Two texts are equal
-//!   ignoring case when they are equal after [`fold`].
+//! - **Case.** Every text operator except `regex` ignores the case of ASCII letters, and
+//!   only of ASCII letters ([`fold`]), as Kusto documents its case-insensitive operators.
 //! - **Globs.** A plain value is a whole-value glob: `*` is any run of characters
 //!   (including none), `?` exactly one character, every other character is literal.
 //!   Globs are normalised to the cheapest exact test ([`TextTest::glob`]).
@@ -83,44 +83,31 @@ impl<'a> Cell<'a> {
     }
 }
 
-/// Case folding for every case-insensitive comparison: each character is mapped to the
-/// lowercase of its uppercase (Unicode simple mappings; a character whose mapping is more
-/// than one character is kept). This puts `S`, `s` and `ſ`, or `Σ`, `σ` and `ς`, in one
-/// class, as a case-insensitive regex (`(?i)`) does. It never changes the number of
-/// characters, so prefix, suffix and substring relations survive folding.
+/// Case folding for every case-insensitive comparison: ASCII `A`–`Z` become `a`–`z`, and
+/// every other character stays as it is.
+///
+/// This is what Kusto documents for `=~`, `in~`, `startswith`, `endswith` and `contains`
+/// ("case-insensitive operators are currently supported only for ASCII-text",
+/// <https://learn.microsoft.com/en-us/kusto/query/datatypes-string-operators>), so the
+/// matcher and the emitted KQL agree. It is also the safe choice for an exclusion engine:
+/// Unicode folding would put `ſ` with `s` and the Kelvin sign with `k`, and let a forged
+/// `reportſ@company.com` pass as `reports@company.com`. Folding never changes the number of
+/// characters, so prefix, suffix and substring relations survive it.
 pub fn fold(s: &str) -> Cow<'_, str> {
-    if s.is_ascii() {
-        if s.bytes().any(|b| b.is_ascii_uppercase()) {
-            Cow::Owned(s.to_ascii_lowercase())
-        } else {
-            Cow::Borrowed(s)
-        }
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        let mut owned = s.to_string();
+        owned.make_ascii_lowercase();
+        Cow::Owned(owned)
     } else {
-        let folded: String = s.chars().map(fold_char).collect();
-        if folded == s { Cow::Borrowed(s) } else { Cow::Owned(folded) }
+        Cow::Borrowed(s)
     }
 }
 
 /// [`fold`] into a reused buffer, for the hot path.
 pub fn fold_into(s: &str, out: &mut String) {
     out.clear();
-    if s.is_ascii() {
-        out.push_str(s);
-        out.make_ascii_lowercase();
-    } else {
-        out.extend(s.chars().map(fold_char));
-    }
-}
-
-fn fold_char(c: char) -> char {
-    fn single(mut it: impl Iterator<Item = char>, c: char) -> char {
-        match (it.next(), it.next()) {
-            (Some(x), None) => x,
-            _ => c,
-        }
-    }
-    let upper = single(c.to_uppercase(), c);
-    single(upper.to_lowercase(), upper)
+    out.push_str(s);
+    out.make_ascii_lowercase();
 }
 
 /// Parses a `SenderIPv4` cell: dotted-quad only (`10.1.2.3`), as Rust's standard library
@@ -213,8 +200,8 @@ impl Eq for CheckedRegex {}
 
 /// One text test in normal form: what the matcher indexes and the KQL emitter writes.
 ///
-/// Literal variants hold [`fold`]ed text. `Wildcard` holds the anchored, case-insensitive
-/// regex a glob means; `Regex` the user's pattern.
+/// Literal variants hold [`fold`]ed text. `Wildcard` holds the anchored regex a glob means
+/// (ASCII letters in both cases); `Regex` the user's pattern.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TextTest {
     Equals(String),
@@ -320,18 +307,51 @@ fn glob_tokens(glob: &str) -> Vec<GlobToken> {
     tokens
 }
 
-/// The regex a glob means: `(?is)^…$`, `*` as `.*`, `?` as `.`, literals escaped.
-fn glob_regex(tokens: &[GlobToken]) -> String {
-    let mut re = String::from("(?is)^");
-    for t in tokens {
-        match t {
-            GlobToken::Lit(s) => re.push_str(&regex_syntax::escape(s)),
-            GlobToken::Star => re.push_str(".*"),
-            GlobToken::One => re.push('.'),
+/// One piece of a wildcard pattern.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WildPart<'a> {
+    /// Literal text (any character, `*` and `?` included).
+    Lit(&'a str),
+    /// Any run of characters, newlines included.
+    Star,
+    /// Exactly one character.
+    One,
+}
+
+/// The regex a wildcard pattern means: `(?s)^…$`, `*` as `.*`, `?` as `.`, literals escaped,
+/// and each ASCII letter as a class of its two cases (`[rR]`). It has no `(?i)`: that flag
+/// folds Unicode in both engines, wider than [`fold`]. Globs compile to it
+/// ([`TextTest::Wildcard`]), and Sigma wildcards import to it.
+pub fn wildcard_regex<'a>(parts: impl IntoIterator<Item = WildPart<'a>>) -> String {
+    let mut re = String::from("(?s)^");
+    for part in parts {
+        match part {
+            WildPart::Lit(s) => {
+                for c in s.chars() {
+                    if c.is_ascii_alphabetic() {
+                        re.push('[');
+                        re.push(c.to_ascii_lowercase());
+                        re.push(c.to_ascii_uppercase());
+                        re.push(']');
+                    } else {
+                        re.push_str(&regex_syntax::escape(c.encode_utf8(&mut [0; 4])));
+                    }
+                }
+            }
+            WildPart::Star => re.push_str(".*"),
+            WildPart::One => re.push('.'),
         }
     }
     re.push('$');
     re
+}
+
+fn glob_regex(tokens: &[GlobToken]) -> String {
+    wildcard_regex(tokens.iter().map(|t| match t {
+        GlobToken::Lit(s) => WildPart::Lit(s),
+        GlobToken::Star => WildPart::Star,
+        GlobToken::One => WildPart::One,
+    }))
 }
 
 /// Why a regex (or a glob's regex) is not accepted.
@@ -529,32 +549,12 @@ fn check_class(c: &ast::ClassBracketed) -> Result<(), RegexProblem> {
 // Why each construct is exact and total (never null) is argued in `crate::kql`'s docs, with
 // the Microsoft documentation it relies on.
 
-/// Whether `in~`, `=~`, `startswith`, `endswith` and `contains` compare `literal` exactly as
-/// [`fold`] does: Kusto documents its case-insensitive operators for ASCII only
-/// (<https://learn.microsoft.com/en-us/kusto/query/equals-operator>), so a literal with a
-/// non-ASCII character that has case is compared by a `(?i)` regex instead.
-pub fn kql_native_case(literal: &str) -> bool {
-    literal.chars().all(|c| c.is_ascii() || !has_case(c))
-}
-
-fn has_case(c: char) -> bool {
-    let mut lower = c.to_lowercase();
-    let mut upper = c.to_uppercase();
-    !(lower.next() == Some(c) && lower.next().is_none() && upper.next() == Some(c) && upper.next().is_none())
-}
-
 impl TextTest {
     /// The KQL form of the test: a boolean expression that is never null, true exactly when
     /// [`TextTest::matches_cell`] is. `subject` is a KQL string expression for the cell
     /// (a string column, or [`kql_header_cell`]); an absent cell is the empty string there.
     pub fn kql(&self, subject: &str) -> String {
         use crate::kql::literal::string as lit;
-        let ci_regex = |prefix: &str, v: &str, suffix: &str| {
-            format!(
-                "{subject} matches regex {}",
-                lit(&format!("(?i){prefix}{}{suffix}", regex_syntax::escape(v)))
-            )
-        };
         match self {
             // An empty literal would match the empty (absent) cell in KQL; it cannot come from
             // a valid policy, but the form stays exact.
@@ -562,15 +562,12 @@ impl TextTest {
             TextTest::StartsWith(v) | TextTest::EndsWith(v) | TextTest::Contains(v) if v.is_empty() => {
                 format!("isnotempty({subject})")
             }
-            TextTest::Equals(v) if kql_native_case(v) => format!("{subject} =~ {}", lit(v)),
-            TextTest::Equals(v) => ci_regex("^", v, "$"),
-            TextTest::StartsWith(v) if kql_native_case(v) => format!("{subject} startswith {}", lit(v)),
-            TextTest::StartsWith(v) => ci_regex("^", v, ""),
-            TextTest::EndsWith(v) if kql_native_case(v) => format!("{subject} endswith {}", lit(v)),
-            TextTest::EndsWith(v) => ci_regex("", v, "$"),
+            // Kusto folds ASCII letters only, as `fold` does.
+            TextTest::Equals(v) => format!("{subject} =~ {}", lit(v)),
+            TextTest::StartsWith(v) => format!("{subject} startswith {}", lit(v)),
+            TextTest::EndsWith(v) => format!("{subject} endswith {}", lit(v)),
             // `contains`, never `has`: `has` matches whole terms only.
-            TextTest::Contains(v) if kql_native_case(v) => format!("{subject} contains {}", lit(v)),
-            TextTest::Contains(v) => ci_regex("", v, ""),
+            TextTest::Contains(v) => format!("{subject} contains {}", lit(v)),
             TextTest::NonEmpty => format!("isnotempty({subject})"),
             // The very regex the matcher runs; it needs at least one character.
             TextTest::Wildcard(re) => format!("{subject} matches regex {}", lit(re.as_str())),
@@ -590,7 +587,7 @@ impl TextTest {
     /// meaning; the equivalence table in `tests/kql` runs both forms.
     pub fn kql_in_literal(&self) -> Option<&str> {
         match self {
-            TextTest::Equals(v) if !v.is_empty() && kql_native_case(v) => Some(v),
+            TextTest::Equals(v) if !v.is_empty() => Some(v),
             _ => None,
         }
     }
@@ -699,16 +696,25 @@ mod tests {
     fn wildcard_question_mark_is_one_character_and_stars_cross_newlines() {
         let t = glob("a?c*z");
         assert!(t.matches("aéc\nz", "aéc\nz"));
+        assert!(
+            check_regex(&wildcard_regex([WildPart::Lit("[x]"), WildPart::Star, WildPart::Lit("(y)")]))
+                .is_ok()
+        );
         assert!(!t.matches("aXYcz", "axycz"));
         assert!(t.matches("AbC-Z", "abc-z"));
     }
 
     #[test]
-    fn folding_puts_case_variants_in_one_class() {
+    fn folding_is_ascii_only() {
         assert_eq!(fold("MiXeD"), "mixed");
-        assert_eq!(fold("ſ"), fold("S"));
-        assert_eq!(fold("ς"), fold("Σ"));
-        assert_eq!(fold("İ").chars().count(), 1);
+        assert_ne!(fold("ſ"), fold("S"));
+        assert_ne!(fold("\u{212A}"), fold("k"));
+        assert_ne!(fold("É"), fold("é"));
+        assert_eq!(fold("RENÉ"), "renÉ");
+        let t = glob("Rep*s?");
+        assert!(t.matches("REPORTS!", "reports!"));
+        assert!(!t.matches("REPORTſ!", "reportſ!"));
+        assert!(!glob("*k").matches("\u{212A}", "\u{212A}"));
     }
 
     #[test]
@@ -815,11 +821,10 @@ mod tests {
 
     #[test]
     fn kql_case_forms() {
-        assert!(kql_native_case("reports@company.com"));
-        assert!(kql_native_case("报告@例子.公司"));
-        assert!(!kql_native_case("rené@company.com"));
         let t = TextTest::new(TextOp::Equals, "René").unwrap();
-        assert_eq!(t.kql("S"), "S matches regex \"(?i)^rené$\"");
+        assert_eq!(t.kql("S"), "S =~ \"rené\"");
+        let t = TextTest::new(TextOp::Glob, "Ré*x?").unwrap();
+        assert_eq!(t.kql("S"), "S matches regex \"(?s)^[rR]é.*[xX].$\"");
         let t = TextTest::new(TextOp::Regex, "a*").unwrap();
         assert_eq!(t.kql("S"), "(isnotempty(S) and S matches regex \"a*\")");
     }

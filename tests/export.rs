@@ -181,7 +181,7 @@ fn exported_filters_pass_sigma_check_and_convert_to_kql() {
         r#"SenderFromAddress in~ ("Reports@Company.com", "literal*star@company.com")"#,
         r#"SenderFromAddress startswith "noreply@""#,
         r#"ipv4_is_in_range(SenderIPv4, "10.20.30.0/24")"#,
-        r#"Subject matches regex "(?is)^Invoice ....\\-.*$""#,
+        r#"Subject matches regex "(?s)^[iI][nN][vV][oO][iI][cC][eE] ....\\-.*$""#,
         r#"Subject matches regex "(?s).""#,
         r#"Subject contains "it's \"quoted\" \\ back""#,
         r#"EmailDirection =~ "Intra-org""#,

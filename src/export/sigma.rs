@@ -9,7 +9,7 @@
 //! |---|---|
 //! | `equals` / a glob without wildcards | the value, with `*`, `?` and `\` escaped |
 //! | `starts_with`, `ends_with`, `contains` (or the globs `a*`, `*a`, `*a*`) | `\|startswith`, `\|endswith`, `\|contains` |
-//! | any other glob | `\|re` with the anchored regex fpx compiles it to, `(?is)^…$` |
+//! | any other glob | `\|re` with the anchored regex fpx compiles it to, `(?s)^…$` |
 //! | `*` (any non-empty value) | `\|re: '(?s).'` (Sigma's `*` also matches an empty field) |
 //! | `regex` | `\|re`, unchanged (both are case-sensitive searches) |
 //! | `source_ip` | `SenderIPv4\|cidr` / `SenderIPv6\|cidr` |
@@ -20,9 +20,9 @@
 //! exporting the same exclusion again gives the same id. Expired exclusions are not
 //! exported (Sigma has no expiry); an exclusion without rules applies to `rules: any`.
 //!
-//! Case: fpx folds case with Unicode simple mappings; Sigma says matching ignores case
-//! and leaves the details to the backend (KQL's `=~` and `has`-family operators fold
-//! Unicode case too, but a backend may differ on rare characters such as `ſ` or `ς`).
+//! Case: fpx ignores the case of ASCII letters only; Sigma says matching ignores case and
+//! leaves the details to the backend. The Kusto backend's `=~`, `in~` and `contains` fold
+//! ASCII only, as fpx does; a backend that folds Unicode case (`É` with `é`) matches more.
 
 use std::fmt::Write as _;
 
@@ -262,36 +262,12 @@ fn entry(policy: &Policy, e: &Exclusion, field: &Field, v: &Value) -> Result<(St
             (format!("{column}|contains"), escape(v.text.trim_matches('*')))
         }
         (TextOp::Glob, TextTest::NonEmpty) => (format!("{column}|re"), "(?s).".to_string()),
-        (TextOp::Glob, _) => (format!("{column}|re"), glob_regex(&v.text)),
-    })
-}
-
-/// The regex fpx compiles a glob to: `(?is)^…$`, `*` as `.*`, `?` as `.`.
-fn glob_regex(glob: &str) -> String {
-    let mut re = String::from("(?is)^");
-    let mut literal = String::new();
-    let flush = |re: &mut String, literal: &mut String| {
-        re.push_str(&regex_syntax::escape(literal));
-        literal.clear();
-    };
-    for c in glob.chars() {
-        match c {
-            '*' => {
-                flush(&mut re, &mut literal);
-                if !re.ends_with(".*") {
-                    re.push_str(".*");
-                }
-            }
-            '?' => {
-                flush(&mut re, &mut literal);
-                re.push('.');
-            }
-            c => literal.push(c),
+        // The very regex the matcher runs (and the KQL emits) for this glob (a glob never
+        // normalises to a user regex).
+        (TextOp::Glob, TextTest::Wildcard(re) | TextTest::Regex(re)) => {
+            (format!("{column}|re"), re.as_str().to_string())
         }
-    }
-    flush(&mut re, &mut literal);
-    re.push('$');
-    re
+    })
 }
 
 fn refusal(e: &Exclusion, message: &str, help: &str) -> Refusal {
@@ -333,13 +309,6 @@ pub fn yaml_str(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn globs_become_the_regex_fpx_compiles() {
-        assert_eq!(glob_regex("Invoice ????-*"), r"(?is)^Invoice ....\-.*$");
-        assert_eq!(glob_regex("a**b.c"), r"(?is)^a.*b\.c$");
-        assert!(crate::semantics::check_regex(&glob_regex("[x]*(y)?")).is_ok());
-    }
 
     #[test]
     fn yaml_strings_quote_everything() {

@@ -916,15 +916,11 @@ fn text_value(text: &str, shape: Option<&str>) -> Result<DraftValue, String> {
         }
         // A literal `*` or `?` between wildcards: the glob as the regex fpx compiles globs to.
         _ => {
-            let mut re = String::from("(?is)^");
-            for t in &tokens {
-                match t {
-                    Lit(l) => re.push_str(&regex_syntax::escape(l)),
-                    Star => re.push_str(".*"),
-                    Token::One => re.push('.'),
-                }
-            }
-            re.push('$');
+            let re = crate::semantics::wildcard_regex(tokens.iter().map(|t| match t {
+                Lit(l) => crate::semantics::WildPart::Lit(l),
+                Star => crate::semantics::WildPart::Star,
+                Token::One => crate::semantics::WildPart::One,
+            }));
             DraftValue::literal(TextOp::Regex, re)
         }
     })
@@ -975,7 +971,7 @@ mod tests {
         assert_eq!(v("a*b", Some("contains")), Ok((TextOp::Glob, "*a*b*".into())));
         assert_eq!(v(r"a\*b", None), Ok((TextOp::Equals, "a*b".into())));
         assert_eq!(v(r"50\% *", None), Ok((TextOp::StartsWith, r"50\% ".into())));
-        assert_eq!(v(r"a\*b*c", None), Ok((TextOp::Regex, r"(?is)^a\*b.*c$".into())));
+        assert_eq!(v(r"a\*b*c", None), Ok((TextOp::Regex, r"(?s)^[aA]\*[bB].*[cC]$".into())));
         assert!(v("*", None).is_err());
         assert!(v("", Some("contains")).is_err());
     }

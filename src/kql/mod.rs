@@ -21,17 +21,12 @@
 //!   `isnotempty` (the matcher never matches an absent cell).
 //! - **Case.** [`=~`](https://learn.microsoft.com/en-us/kusto/query/equals-operator) and the
 //!   other case-insensitive operators are documented for ASCII only ("Case-insensitive
-//!   operators are currently supported only for ASCII-text. For non-ASCII comparison, use
-//!   the tolower() function"). Literals without non-ASCII cased characters use them (the
-//!   fast, indexed form); others become `(?i)` regexes (`^…$`, `^…`, `…$`, `…` for equals,
-//!   starts-with, ends-with, contains), whose case folding is Unicode simple case folding
-//!   ([RE2 syntax](https://github.com/google/re2/wiki/Syntax); Kusto's `matches regex`
-//!   follows RE2). Where this and [`crate::semantics::fold`] differ, see
-//!   `docs/kql.md` ("Case folding").
+//!   operators are currently supported only for ASCII-text"), which is what
+//!   [`crate::semantics::fold`] does, so every literal uses them (the fast, indexed form).
 //! - **Regexes** are emitted as written: `matches regex` is an unanchored search
 //!   ([matches regex](https://learn.microsoft.com/en-us/kusto/query/matches-regex-operator)),
 //!   case-sensitive unless `(?i)`, like the matcher. Wildcard globs emit the matcher's
-//!   anchored `(?is)^…$` regex text itself.
+//!   anchored `(?s)^…$` regex text itself (ASCII letters as `[rR]` classes).
 //! - **Addresses.** [`ipv4_is_in_any_range`](https://learn.microsoft.com/en-us/kusto/query/ipv4-is-in-any-range-function)
 //!   and [`ipv6_is_in_any_range`](https://learn.microsoft.com/en-us/kusto/query/ipv6-is-in-any-range-function)
 //!   return null "if conversion for one of the two … strings wasn't successful", and Kusto's

@@ -12,12 +12,19 @@ column_ifexists. They are added here, implementing Microsoft's documentation:
   (the address or a range). Conversion uses Python's ipaddress module; Kusto's own
   parser may accept more texts, which fpx's strict guard keeps away from the call.
 - column_ifexists(name, default): the column when the table has it, else default.
+- Case-insensitive operators (`=~`, `in~`, `startswith`, `endswith`, `contains`): Microsoft
+  documents them for ASCII only ("case-insensitive operators are currently supported only
+  for ASCII-text"); duckdb-kql folds with DuckDB's Unicode `lower()`. The translated SQL's
+  `lower(` is replaced by an ASCII-only lowering, and its `ILIKE`-based `contains`,
+  `startswith` and `endswith` by `LIKE` over ASCII-lowered texts, as documented.
 Rows are loaded as Kusto would hold them: string columns are never null (a JSON null or
 missing value is the empty string); non-string JSON scalars keep their JSON text; the
 header column holds the object's JSON text (or the string, when it is one).
 """
+import dataclasses
 import ipaddress
 import json
+import re
 import sys
 
 import duckdb_kql
@@ -68,6 +75,30 @@ def install(con, columns):
             return '"' + name.replace('"', '""') + '"'
         return T.render_expr(node.args[1])
     T._SPECIAL_FORMS["column_ifexists"] = column_ifexists
+
+    ascii_upper = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
+    con.create_function("fpx_ascii_lower", lambda s: s.translate(ascii_upper),
+                        [duckdb.sqltype("VARCHAR")], duckdb.sqltype("VARCHAR"))
+    # `contains`, `startswith`, `endswith` are LIKE patterns under DuckDB's Unicode ILIKE:
+    # compare ASCII-lowered texts with LIKE instead.
+    like = {
+        "contains": "'%' || {e} || '%'",
+        "startswith": "{e} || '%'",
+        "endswith": "'%' || {e}",
+    }
+    for op, pattern in like.items():
+        body = ("(fpx_ascii_lower({0}) LIKE fpx_ascii_lower(" + pattern.format(e=F._escape_like("{1}"))
+                + ")" + F._LIKE_ESCAPE + ")")
+        for name, template in ((op, body), ("!" + op, "NOT " + body)):
+            spec = F.BINARY_OPERATORS[name]
+            F.BINARY_OPERATORS[name] = dataclasses.replace(spec, template=template)
+    engine = sys.modules["duckdb_kql.engine"]
+    prepare = engine._prepare
+
+    def ascii_prepare(*args, **kwargs):
+        translated, bound = prepare(*args, **kwargs)
+        return re.sub(r"\blower\(", "fpx_ascii_lower(", translated), bound
+    engine._prepare = ascii_prepare
 
 
 def cell(v):
