@@ -82,7 +82,7 @@ impl Layout {
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 enum KeyRole {
     Column(usize),
     Headers,
@@ -206,6 +206,278 @@ impl<'a> Visitor<'a> for RowSeed<'_, '_, 'a> {
             }
         }
         Ok(())
+    }
+}
+
+/// The keys a [`Layout`] reads from a JSON Lines row, for matching keys with a few integer
+/// comparisons instead of string comparisons.
+#[derive(Clone, Debug)]
+struct KeyTable {
+    /// (key length, first 8 bytes zero-padded, key, role).
+    keys: Vec<(usize, u64, Box<[u8]>, KeyRole)>,
+}
+
+impl KeyTable {
+    fn new(layout: &Layout) -> KeyTable {
+        let mut keys = Vec::new();
+        let mut add = |name: &str, role: KeyRole| {
+            keys.push((name.len(), head8(name.as_bytes()), name.as_bytes().into(), role))
+        };
+        for (i, c) in layout.columns.iter().enumerate() {
+            add(c, KeyRole::Column(i));
+        }
+        if let Some(h) = layout.header_column.as_deref().filter(|_| !layout.headers.is_empty()) {
+            // A column of the same name takes precedence, as in [`Layout::key_role`].
+            if layout.column_slot(h).is_none() {
+                add(h, KeyRole::Headers);
+            }
+        }
+        KeyTable { keys }
+    }
+
+    fn role(&self, key: &[u8]) -> Option<KeyRole> {
+        let (len, head) = (key.len(), head8(key));
+        self.keys.iter().find(|(l, h, k, _)| *l == len && *h == head && **k == *key).map(|(_, _, _, r)| *r)
+    }
+}
+
+fn head8(b: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    for (d, s) in w.iter_mut().zip(b) {
+        *d = *s;
+    }
+    u64::from_le_bytes(w)
+}
+
+/// Reads the policy's slots of JSON Lines rows, like [`read_json_row`] but faster.
+///
+/// A plain scanner walks the row once without building anything: it checks the JSON
+/// grammar as serde_json does (strings without control characters, valid escapes, the
+/// number grammar, literals, nesting, nothing after the object) and decodes only the
+/// values of the layout's columns, with [`Cell::from_json`]. Whenever a row is anything
+/// but plain (a syntax error, an escaped key, a column twice, deep nesting, a value
+/// `Cell::from_json` refuses), it hands the row to [`read_json_row`], which decides and
+/// words the error. So the scanner only ever accepts rows serde_json accepts, with the
+/// same cells; `tests/differential.rs` checks this on mutated rows.
+#[derive(Clone, Debug)]
+pub struct JsonRowReader<'l> {
+    layout: &'l Layout,
+    keys: KeyTable,
+}
+
+/// Nesting the scanner follows before it leaves the row to serde_json (whose limit is 128).
+const SCAN_MAX_DEPTH: usize = 64;
+
+impl<'l> JsonRowReader<'l> {
+    pub fn new(layout: &'l Layout) -> Self {
+        JsonRowReader { layout, keys: KeyTable::new(layout) }
+    }
+
+    /// Decodes the layout's slots of one row (without its line terminator).
+    pub fn read<'a>(&self, line: &'a str, cells: &mut Vec<Cell<'a>>) -> Result<(), RowError> {
+        cells.clear();
+        cells.resize(self.layout.slots(), Cell::Absent);
+        match self.scan(line, cells) {
+            Some(None) => Ok(()),
+            Some(Some(bag)) => read_header_bag(bag, self.layout, cells),
+            None => read_json_row(line, self.layout, cells),
+        }
+    }
+
+    /// The fast path: `Some(header bag)` when the row is a plain object and its cells are
+    /// filled; `None` when serde_json must decide.
+    fn scan<'a>(&self, line: &'a str, cells: &mut [Cell<'a>]) -> Option<Option<&'a str>> {
+        if self.layout.columns.len() > 64 {
+            return None;
+        }
+        let b = line.as_bytes();
+        let mut i = skip_ws(b, 0);
+        if b.get(i) != Some(&b'{') {
+            return None;
+        }
+        i = skip_ws(b, i + 1);
+        let mut seen = 0u64;
+        let mut bag: Option<&'a str> = None;
+        if b.get(i) == Some(&b'}') {
+            i += 1;
+        } else {
+            loop {
+                if b.get(i) != Some(&b'"') {
+                    return None;
+                }
+                let end = string_stop(b, i + 1)?;
+                if b.get(end) != Some(&b'"') {
+                    return None; // an escape or a control character in a key
+                }
+                let role = self.keys.role(b.get(i + 1..end)?);
+                i = skip_ws(b, end + 1);
+                if b.get(i) != Some(&b':') {
+                    return None;
+                }
+                let start = skip_ws(b, i + 1);
+                i = skip_value(b, start, 1)?;
+                match role {
+                    Some(KeyRole::Column(slot)) => {
+                        let bit = 1u64 << slot;
+                        if seen & bit != 0 {
+                            return None;
+                        }
+                        seen |= bit;
+                        *cells.get_mut(slot)? = Cell::from_json(line.get(start..i)?)?;
+                    }
+                    Some(KeyRole::Headers) => {
+                        if bag.is_some() {
+                            return None;
+                        }
+                        bag = Some(line.get(start..i)?);
+                    }
+                    None => {}
+                }
+                i = skip_ws(b, i);
+                match b.get(i) {
+                    Some(b',') => i = skip_ws(b, i + 1),
+                    Some(b'}') => {
+                        i += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        (skip_ws(b, i) == b.len()).then_some(bag)
+    }
+}
+
+/// The JSON whitespace serde_json skips.
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while let Some(b' ' | b'\n' | b'\t' | b'\r') = b.get(i) {
+        i += 1;
+    }
+    i
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The first position at or after `i` holding `"`, `\` or a control character (a byte below
+/// 0x20), eight bytes at a time; `None` at the end of the row.
+fn string_stop(b: &[u8], mut i: usize) -> Option<usize> {
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(w);
+        // Each term is exact in its lowest set byte, which is all `trailing_zeros` reads.
+        let hits = zero(w ^ (ONES * u64::from(b'"')))
+            | zero(w ^ (ONES * u64::from(b'\\')))
+            | (w.wrapping_sub(ONES * 0x20) & !w & HIGHS);
+        if hits != 0 {
+            return Some(i + (hits.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    while let Some(&c) = b.get(i) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Skips a string whose opening quote is at `i - 1`; returns the position after its closing
+/// quote. Escapes are checked as serde_json checks them.
+fn skip_string(b: &[u8], mut i: usize) -> Option<usize> {
+    loop {
+        i = string_stop(b, i)?;
+        match b.get(i)? {
+            b'"' => return Some(i + 1),
+            b'\\' => match b.get(i + 1)? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                b'u' => {
+                    if !b.get(i + 2..i + 6)?.iter().all(u8::is_ascii_hexdigit) {
+                        return None;
+                    }
+                    i += 6;
+                }
+                _ => return None,
+            },
+            _ => return None, // a control character
+        }
+    }
+}
+
+fn skip_digits(b: &[u8], mut i: usize) -> usize {
+    while b.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+    }
+    i
+}
+
+/// Skips one JSON value starting at `i`; returns the position after it.
+fn skip_value(b: &[u8], i: usize, depth: usize) -> Option<usize> {
+    match *b.get(i)? {
+        b'"' => skip_string(b, i + 1),
+        b't' => (b.get(i..i + 4)? == b"true").then_some(i + 4),
+        b'f' => (b.get(i..i + 5)? == b"false").then_some(i + 5),
+        b'n' => (b.get(i..i + 4)? == b"null").then_some(i + 4),
+        b'-' | b'0'..=b'9' => {
+            let mut i = if b.get(i) == Some(&b'-') { i + 1 } else { i };
+            match b.get(i)? {
+                b'0' => i += 1,
+                b'1'..=b'9' => i = skip_digits(b, i + 1),
+                _ => return None,
+            }
+            if b.get(i).is_some_and(u8::is_ascii_digit) {
+                return None; // a leading zero
+            }
+            if b.get(i) == Some(&b'.') {
+                if !b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+                    return None;
+                }
+                i = skip_digits(b, i + 1);
+            }
+            if let Some(b'e' | b'E') = b.get(i) {
+                i += 1;
+                if let Some(b'+' | b'-') = b.get(i) {
+                    i += 1;
+                }
+                if !b.get(i).is_some_and(u8::is_ascii_digit) {
+                    return None;
+                }
+                i = skip_digits(b, i);
+            }
+            Some(i)
+        }
+        open @ (b'{' | b'[') => {
+            if depth >= SCAN_MAX_DEPTH {
+                return None;
+            }
+            let close = if open == b'{' { b'}' } else { b']' };
+            let mut i = skip_ws(b, i + 1);
+            if b.get(i) == Some(&close) {
+                return Some(i + 1);
+            }
+            loop {
+                if open == b'{' {
+                    if b.get(i) != Some(&b'"') {
+                        return None;
+                    }
+                    i = skip_ws(b, skip_string(b, i + 1)?);
+                    if b.get(i) != Some(&b':') {
+                        return None;
+                    }
+                    i = skip_ws(b, i + 1);
+                }
+                i = skip_ws(b, skip_value(b, i, depth + 1)?);
+                match *b.get(i)? {
+                    b',' => i = skip_ws(b, i + 1),
+                    c if c == close => return Some(i + 1),
+                    _ => return None,
+                }
+            }
+        }
+        _ => None,
     }
 }
 
