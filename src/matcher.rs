@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use ipnet::IpNet;
 use regex::{RegexSet, RegexSetBuilder};
 
@@ -19,8 +19,17 @@ use crate::semantics::{self, Cell, REGEX_SIZE_LIMIT, TextTest};
 
 /// A condition of an active exclusion, numbered across the policy.
 type CondId = u32;
+/// The maps of the matcher use foldhash, several times faster than SipHash on short keys.
+/// Its weaker resistance to collision attacks does not matter here: every map is built
+/// from the policy's values and only looked up with event values (attacker-controlled
+/// text), never inserted into, so crafted events cannot make a map degrade (HashDoS needs
+/// insertions). The seed is random per process all the same.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 /// Folded literal → the conditions it satisfies.
-type LiteralMap = HashMap<Box<str>, Vec<CondId>>;
+type LiteralMap = FastMap<Box<str>, Vec<CondId>>;
+/// Up to this many `contains` values are searched with a full DFA (fastest, but its size
+/// grows with the patterns); larger sets let aho-corasick pick a smaller automaton.
+const CONTAINS_DFA_MAX: usize = 5_000;
 
 /// Matches rows against the active exclusions of a [`Compiled`] policy.
 #[derive(Clone, Debug)]
@@ -39,7 +48,7 @@ pub struct Matcher {
 struct TextIndex {
     slot: usize,
     folds: bool,
-    exact: HashMap<Box<str>, Vec<CondId>>,
+    exact: LiteralMap,
     /// By byte length of the literal.
     prefix: Vec<(usize, LiteralMap)>,
     suffix: Vec<(usize, LiteralMap)>,
@@ -48,16 +57,111 @@ struct TextIndex {
     regexes: Option<(RegexSet, Vec<Vec<CondId>>)>,
 }
 
-#[derive(Clone, Debug, Default)]
+/// The networks of one address family as a partition of the address space: one binary
+/// search finds the interval an address falls in, and with it every network holding it.
+#[derive(Clone, Debug)]
 struct NetIndex<A> {
     slot: usize,
-    /// Prefix length, then network address → conditions.
-    by_len: Vec<(u8, HashMap<A, Vec<CondId>>)>,
+    /// Sorted interval starts; interval `i` is `starts[i]..starts[i + 1]` (the last one runs
+    /// to the end of the address space). Gaps are intervals with no network.
+    starts: Vec<A>,
+    /// Interval `i`'s networks are `members[spans[i].0 as usize..spans[i].1 as usize]`.
+    spans: Vec<(u32, u32)>,
+    /// Network ids (indices into `conds`), interval after interval. An interval lies in at
+    /// most one network per prefix length, so this is at most 33 (IPv4) or 129 (IPv6)
+    /// times the number of intervals.
+    members: Vec<u32>,
+    /// Each distinct network's conditions.
+    conds: Vec<Vec<CondId>>,
 }
 
-impl<A> NetIndex<A> {
-    fn new(by_len: Vec<(u8, HashMap<A, Vec<CondId>>)>, slot: Option<usize>) -> Option<Self> {
-        Some(NetIndex { slot: slot?, by_len }).filter(|n| !n.by_len.is_empty())
+/// An address as a number: IPv4 as `u32`, IPv6 as `u128`.
+trait Addr: Copy + Ord + std::hash::Hash {
+    fn mask(len: u8) -> Self;
+    fn and(self, other: Self) -> Self;
+    fn or_not(self, mask: Self) -> Self;
+    fn succ(self) -> Option<Self>;
+}
+
+impl Addr for u32 {
+    fn mask(len: u8) -> u32 {
+        u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0)
+    }
+    fn and(self, other: u32) -> u32 {
+        self & other
+    }
+    fn or_not(self, mask: u32) -> u32 {
+        self | !mask
+    }
+    fn succ(self) -> Option<u32> {
+        self.checked_add(1)
+    }
+}
+
+impl Addr for u128 {
+    fn mask(len: u8) -> u128 {
+        u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0)
+    }
+    fn and(self, other: u128) -> u128 {
+        self & other
+    }
+    fn or_not(self, mask: u128) -> u128 {
+        self | !mask
+    }
+    fn succ(self) -> Option<u128> {
+        self.checked_add(1)
+    }
+}
+
+impl<A: Addr> NetIndex<A> {
+    /// `nets`: (network address, prefix length) → conditions.
+    fn new(nets: FastMap<(A, u8), Vec<CondId>>, slot: Option<usize>) -> Option<Self> {
+        let slot = slot?;
+        if nets.is_empty() {
+            return None;
+        }
+        let mut nets: Vec<((A, u8), Vec<CondId>)> = nets.into_iter().collect();
+        nets.sort_by_key(|(k, _)| *k);
+        let ranges: Vec<(A, A)> = nets
+            .iter()
+            .map(|((addr, len), _)| {
+                let mask = A::mask(*len);
+                (addr.and(mask), addr.or_not(mask))
+            })
+            .collect();
+        let mut starts: Vec<A> = Vec::with_capacity(ranges.len() * 2);
+        for &(lo, hi) in &ranges {
+            starts.push(lo);
+            starts.extend(hi.succ());
+        }
+        starts.sort_unstable();
+        starts.dedup();
+        let mut lists: Vec<Vec<u32>> = vec![Vec::new(); starts.len()];
+        for (id, &(lo, hi)) in ranges.iter().enumerate() {
+            let first = starts.partition_point(|&s| s < lo);
+            let end = hi.succ().map_or(starts.len(), |next| starts.partition_point(|&s| s < next));
+            for list in lists.get_mut(first..end).unwrap_or_default() {
+                list.push(id as u32);
+            }
+        }
+        let mut spans = Vec::with_capacity(lists.len());
+        let mut members = Vec::new();
+        for list in lists {
+            let from = members.len() as u32;
+            members.extend(list);
+            spans.push((from, members.len() as u32));
+        }
+        Some(NetIndex { slot, starts, spans, members, conds: nets.into_iter().map(|(_, c)| c).collect() })
+    }
+
+    /// The conditions of every network that holds `a`.
+    fn lookup(&self, a: A) -> impl Iterator<Item = CondId> + '_ {
+        let i = self.starts.partition_point(|&s| s <= a).checked_sub(1);
+        let members = i
+            .and_then(|i| self.spans.get(i))
+            .and_then(|&(from, to)| self.members.get(from as usize..to as usize))
+            .unwrap_or_default();
+        members.iter().filter_map(|&n| self.conds.get(n as usize)).flatten().copied()
     }
 }
 
@@ -76,8 +180,8 @@ pub struct Scratch {
 #[derive(Default)]
 struct TextBuilder {
     exact: LiteralMap,
-    prefix: HashMap<usize, LiteralMap>,
-    suffix: HashMap<usize, LiteralMap>,
+    prefix: FastMap<usize, LiteralMap>,
+    suffix: FastMap<usize, LiteralMap>,
     contains: Vec<(String, CondId)>,
     nonempty: Vec<CondId>,
     regexes: Vec<(String, CondId)>,
@@ -121,8 +225,8 @@ impl Matcher {
     pub fn new(compiled: &Compiled<'_>) -> Result<Matcher, BuildError> {
         let layout = compiled.layout.clone();
         let mut texts: HashMap<usize, TextBuilder> = HashMap::new();
-        let mut v4: HashMap<u8, HashMap<u32, Vec<CondId>>> = HashMap::new();
-        let mut v6: HashMap<u8, HashMap<u128, Vec<CondId>>> = HashMap::new();
+        let mut v4: FastMap<(u32, u8), Vec<CondId>> = FastMap::default();
+        let mut v6: FastMap<(u128, u8), Vec<CondId>> = FastMap::default();
         let mut owner = Vec::new();
         let mut exclusions = Vec::new();
         let header_column = compiled.policy.header_column.as_deref();
@@ -168,12 +272,11 @@ impl Matcher {
                                 }
                             }
                         }
-                        (Test::Net(IpNet::V4(n)), _) => push_unique(
-                            v4.entry(n.prefix_len()).or_default().entry(u32::from(n.network())).or_default(),
-                            cond,
-                        ),
+                        (Test::Net(IpNet::V4(n)), _) => {
+                            push_unique(v4.entry((u32::from(n.network()), n.prefix_len())).or_default(), cond)
+                        }
                         (Test::Net(IpNet::V6(n)), _) => push_unique(
-                            v6.entry(n.prefix_len()).or_default().entry(u128::from(n.network())).or_default(),
+                            v6.entry((u128::from(n.network()), n.prefix_len())).or_default(),
                             cond,
                         ),
                         (Test::Text(_), None) => {}
@@ -188,10 +291,6 @@ impl Matcher {
             let Some(b) = texts.remove(&slot) else { continue };
             text_indexes.push(TextIndex::build(slot, b)?);
         }
-        let mut v4: Vec<(u8, HashMap<u32, Vec<CondId>>)> = v4.into_iter().collect();
-        v4.sort_by_key(|(l, _)| *l);
-        let mut v6: Vec<(u8, HashMap<u128, Vec<CondId>>)> = v6.into_iter().collect();
-        v6.sort_by_key(|(l, _)| *l);
         Ok(Matcher {
             v4: NetIndex::new(v4, layout.column_slot(SOURCE_IPV4_COLUMN)),
             v6: NetIndex::new(v6, layout.column_slot(SOURCE_IPV6_COLUMN)),
@@ -236,27 +335,15 @@ impl Matcher {
         scratch.folded = folded;
         if let Some(v4) = &self.v4 {
             if let Some(ip) = cells.get(v4.slot).and_then(Cell::as_text).and_then(semantics::parse_ipv4) {
-                let a = u32::from(ip);
-                for (len, map) in &v4.by_len {
-                    let mask = u32::MAX.checked_shl(32 - u32::from(*len)).unwrap_or(0);
-                    if let Some(conds) = map.get(&(a & mask)) {
-                        for &c in conds {
-                            self.mark(c, scratch);
-                        }
-                    }
+                for c in v4.lookup(u32::from(ip)) {
+                    self.mark(c, scratch);
                 }
             }
         }
         if let Some(v6) = &self.v6 {
             if let Some(ip) = cells.get(v6.slot).and_then(Cell::as_text).and_then(semantics::parse_ipv6) {
-                let a = u128::from(ip);
-                for (len, map) in &v6.by_len {
-                    let mask = u128::MAX.checked_shl(128 - u32::from(*len)).unwrap_or(0);
-                    if let Some(conds) = map.get(&(a & mask)) {
-                        for &c in conds {
-                            self.mark(c, scratch);
-                        }
-                    }
+                for c in v6.lookup(u128::from(ip)) {
+                    self.mark(c, scratch);
                 }
             }
         }
@@ -303,7 +390,7 @@ impl Matcher {
 
 impl TextIndex {
     fn build(slot: usize, b: TextBuilder) -> Result<TextIndex, BuildError> {
-        let sorted = |m: HashMap<usize, LiteralMap>| {
+        let sorted = |m: FastMap<usize, LiteralMap>| {
             let mut v: Vec<_> = m.into_iter().collect();
             v.sort_by_key(|(l, _)| *l);
             v
@@ -312,8 +399,10 @@ impl TextIndex {
             None
         } else {
             let (needles, conds) = group(b.contains);
+            let kind = (needles.len() <= CONTAINS_DFA_MAX).then_some(AhoCorasickKind::DFA);
             let ac = AhoCorasickBuilder::new()
                 .match_kind(MatchKind::Standard)
+                .kind(kind)
                 .build(&needles)
                 .map_err(|e| BuildError(format!("cannot index `contains` values: {e}")))?;
             Some((ac, conds))
