@@ -44,6 +44,7 @@ def re2_alternation(patterns):
 def sql_for(policy):
     """(setup statements, the query of excluded row ids)."""
     setup = []
+    setup_late = []  # statements that need the table `k`
     cond_excl = []  # (cond, excl, n)
     pairs = []  # SELECT id, cond ... statements
     slot_cols = {}  # target -> SQL column name in `k`
@@ -113,12 +114,13 @@ def sql_for(policy):
             pairs.append("SELECT c.id, %s.cond FROM (SELECT id, l%s AS x FROM k WHERE regexp_matches(l%s, %s)) c "
                          "JOIN %s ON contains(c.x, %s.v)" % (t, s, s, q(alt), t, t))
         else:
-            # Globs (case-insensitive, anchored) and regexes: a combined pattern first.
+            # Globs (case-insensitive, anchored) and regexes: one combined pattern finds the
+            # candidate rows, then each pattern (a constant, compiled once) runs on those.
             col = ("l%s" % s) if kind == "re" else s
-            pats = [v for v, _ in rows]
-            pairs.append("SELECT id, cond FROM (SELECT id, %s AS x FROM k WHERE regexp_matches(%s, %s)) c, "
-                         "(VALUES %s) p(pat, cond) WHERE regexp_matches(c.x, p.pat)"
-                         % (col, col, q(re2_alternation(pats)), ", ".join("(%s, %d)" % (q(p), c) for p, c in rows)))
+            setup_late.append("CREATE TEMP TABLE c%s AS SELECT id, %s AS x FROM k WHERE regexp_matches(%s, %s)"
+                              % (t, col, col, q(re2_alternation(v for v, _ in rows))))
+            for v, c in rows:
+                pairs.append("SELECT id, %d FROM c%s WHERE regexp_matches(x, %s)" % (c, t, q(v)))
     for n, ((fam, plen), rows) in enumerate(sorted(nets.items())):
         t = "n%d" % n
         if fam == "v4":
@@ -144,6 +146,7 @@ def sql_for(policy):
     k = "CREATE TEMP TABLE k AS SELECT NetworkMessageId AS id,\n  %s,\n  %s AS ip4,\n  %s AS ip6\nFROM ev" % (
         slots, ip4, ip6)
     setup.append(k)
+    setup.extend(setup_late)
     excluded = ("SELECT DISTINCT id FROM (SELECT h.id, ce.excl, count(DISTINCT h.cond) AS got, any_value(ce.n) AS n "
                 "FROM (%s) h JOIN cond_excl ce ON ce.cond = h.cond GROUP BY h.id, ce.excl) WHERE got = n"
                 % "\nUNION ALL ".join(pairs))
