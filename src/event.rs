@@ -215,6 +215,9 @@ impl<'a> Visitor<'a> for RowSeed<'_, '_, 'a> {
 struct KeyTable {
     /// (key length, first 8 bytes zero-padded, key, role).
     keys: Vec<(usize, u64, Box<[u8]>, KeyRole)>,
+    /// Bit `n` set when some key is `n` bytes long (bit 63: 63 bytes or more): most keys of
+    /// a row are ruled out by their length alone.
+    lengths: u64,
 }
 
 impl KeyTable {
@@ -232,13 +235,21 @@ impl KeyTable {
                 add(h, KeyRole::Headers);
             }
         }
-        KeyTable { keys }
+        let lengths = keys.iter().fold(0u64, |m, k| m | length_bit(k.0));
+        KeyTable { keys, lengths }
     }
 
     fn role(&self, key: &[u8]) -> Option<KeyRole> {
+        if self.lengths & length_bit(key.len()) == 0 {
+            return None;
+        }
         let (len, head) = (key.len(), head8(key));
         self.keys.iter().find(|(l, h, k, _)| *l == len && *h == head && **k == *key).map(|(_, _, _, r)| *r)
     }
+}
+
+fn length_bit(len: usize) -> u64 {
+    1u64 << len.min(63)
 }
 
 fn head8(b: &[u8]) -> u64 {
@@ -703,7 +714,12 @@ pub struct BatchReader<R> {
     /// The CSV header row, once read: its raw bytes and column names.
     header: Option<(Vec<u8>, Vec<String>)>,
     first: bool,
+    /// Batches given back by [`BatchReader::recycle`], whose buffers are reused.
+    spare: Vec<Batch>,
 }
+
+/// Recycled batches kept for reuse; more in flight are simply freed.
+const SPARE_BATCHES: usize = 16;
 
 impl<R: Read> BatchReader<R> {
     pub fn new(inner: R, format: Format) -> Self {
@@ -716,6 +732,7 @@ impl<R: Read> BatchReader<R> {
             csv: csv_core::Reader::new(),
             header: None,
             first: true,
+            spare: Vec::new(),
         }
     }
 
@@ -731,25 +748,31 @@ impl<R: Read> BatchReader<R> {
         self.header.as_ref()
     }
 
-    fn fill(&mut self, want: usize) -> io::Result<()> {
-        let start = self.carry.len();
-        self.carry.resize(start + want, 0);
-        let mut filled = start;
-        while filled < self.carry.len() {
-            match self.inner.read(self.carry.get_mut(filled..).unwrap_or_default()) {
-                Ok(0) => {
-                    self.eof = true;
-                    break;
-                }
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.carry.truncate(filled);
-                    return Err(e);
-                }
-            }
+    /// Gives a written batch back, so its buffers (already in memory) hold later rows
+    /// instead of fresh allocations.
+    pub fn recycle(&mut self, batch: Batch) {
+        if self.spare.len() < SPARE_BATCHES {
+            self.spare.push(batch);
         }
-        self.carry.truncate(filled);
+    }
+
+    /// An empty batch, with the buffers of a recycled one when there is one.
+    fn empty_batch(&mut self) -> Batch {
+        let mut b = self.spare.pop().unwrap_or_default();
+        b.data.clear();
+        b.records.clear();
+        b.fields.clear();
+        b.ends.clear();
+        b
+    }
+
+    /// Appends up to `want` bytes of input to `carry` (fewer only at the end of the input).
+    fn fill(&mut self, want: usize) -> io::Result<()> {
+        // `read_to_end` reads into the spare capacity without zeroing it first.
+        let n = (&mut self.inner).take(want as u64).read_to_end(&mut self.carry)?;
+        if n < want {
+            self.eof = true;
+        }
         Ok(())
     }
 
@@ -785,7 +808,8 @@ impl<R: Read> BatchReader<R> {
     /// Splits JSON Lines at `\n`; a final row without terminator is taken at the end of input.
     fn split_lines(&mut self, data: Vec<u8>) -> (Batch, Vec<u8>) {
         let cut = if self.eof { data.len() } else { memchr::memrchr(b'\n', &data).map_or(0, |i| i + 1) };
-        let mut records = Vec::new();
+        let mut batch = self.empty_batch();
+        let records = &mut batch.records;
         let mut start = 0;
         while start < cut {
             let end = memchr::memchr(b'\n', data.get(start..cut).unwrap_or_default())
@@ -802,16 +826,18 @@ impl<R: Read> BatchReader<R> {
         if cut > 0 {
             self.first = false;
         }
-        let rest = data.get(cut..).unwrap_or_default().to_vec();
+        let mut rest = std::mem::take(&mut batch.data);
+        rest.extend_from_slice(data.get(cut..).unwrap_or_default());
         let mut data = data;
         data.truncate(cut);
-        (Batch { data, records, ..Batch::default() }, rest)
+        batch.data = data;
+        (batch, rest)
     }
 
     /// Splits CSV rows with csv-core, keeping each row's exact bytes and unescaped fields.
     fn split_csv(&mut self, data: Vec<u8>) -> (Batch, Vec<u8>) {
         use csv_core::ReadRecordResult as Rr;
-        let mut batch = Batch::default();
+        let mut batch = self.empty_batch();
         let mut pos = 0;
         let mut header_pending = self.header.is_none();
         if self.first && data.starts_with(BOM) {
@@ -917,7 +943,9 @@ impl<R: Read> BatchReader<R> {
         {
             consumed_to = data.len();
         }
-        let rest = data.get(consumed_to..).unwrap_or_default().to_vec();
+        // The unconsumed tail moves to the front; the buffer stays for the next reads.
+        let mut rest = data;
+        rest.drain(..consumed_to.min(rest.len()));
         (batch, rest)
     }
 }

@@ -178,6 +178,7 @@ pub fn run_parallel<R: Read>(
         while let Some((batch, csv)) = source.next(matcher, &mut out)? {
             let verdicts = judge(&batch, format, csv.as_deref(), matcher, &mut scratch);
             out.write(&batch, csv.as_deref(), &verdicts)?;
+            source.input.recycle(batch);
         }
     } else {
         let (job_tx, job_rx) = mpsc::sync_channel::<Job>(threads);
@@ -250,6 +251,7 @@ fn pipeline<R: Read>(
         waiting.insert(seq, judged);
         while let Some((batch, csv, verdicts)) = waiting.remove(&written) {
             out.write(&batch, csv.as_deref(), &verdicts)?;
+            source.input.recycle(batch);
             written += 1;
         }
     }

@@ -50,8 +50,8 @@ struct TextIndex {
     folds: bool,
     exact: LiteralMap,
     /// By byte length of the literal.
-    prefix: Vec<(usize, LiteralMap)>,
-    suffix: Vec<(usize, LiteralMap)>,
+    prefix: Vec<Affixes>,
+    suffix: Vec<Affixes>,
     contains: Option<(AhoCorasick, Vec<Vec<CondId>>)>,
     nonempty: Vec<CondId>,
     regexes: Option<(RegexSet, Vec<Vec<CondId>>)>,
@@ -174,6 +174,55 @@ pub struct Scratch {
     touched: Vec<u32>,
     folded: String,
     set_matches: Vec<bool>,
+}
+
+/// The prefixes (or suffixes) of one byte length.
+#[derive(Clone, Debug)]
+struct Affixes {
+    len: usize,
+    /// The first and the last byte of every literal, as 256-bit sets: a value whose bytes
+    /// at those places are in neither set cannot hold a literal of this length, so most
+    /// lengths are ruled out without hashing (`*@domain` suffixes all start with `@`).
+    first: ByteSet,
+    last: ByteSet,
+    map: LiteralMap,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct ByteSet([u64; 4]);
+
+impl ByteSet {
+    fn insert(&mut self, b: u8) {
+        if let Some(w) = self.0.get_mut(usize::from(b >> 6)) {
+            *w |= 1 << (b & 63);
+        }
+    }
+
+    fn contains(&self, b: u8) -> bool {
+        self.0.get(usize::from(b >> 6)).is_some_and(|w| w & (1 << (b & 63)) != 0)
+    }
+}
+
+impl Affixes {
+    fn new(len: usize, map: LiteralMap) -> Affixes {
+        let (mut first, mut last) = (ByteSet::default(), ByteSet::default());
+        for k in map.keys() {
+            if let (Some(&f), Some(&l)) = (k.as_bytes().first(), k.as_bytes().last()) {
+                first.insert(f);
+                last.insert(l);
+            }
+        }
+        Affixes { len, first, last, map }
+    }
+
+    /// The conditions of the literal that `part` (a slice of `len` bytes) is, if any.
+    fn get(&self, part: &[u8], text: &str) -> Option<&Vec<CondId>> {
+        let (Some(&f), Some(&l)) = (part.first(), part.last()) else { return None };
+        if !self.first.contains(f) || !self.last.contains(l) {
+            return None;
+        }
+        self.map.get(text)
+    }
 }
 
 /// Building blocks of one text slot before indexing.
@@ -324,7 +373,9 @@ impl Matcher {
         let mut folded = std::mem::take(&mut scratch.folded);
         for idx in &self.texts {
             let Some(text) = cells.get(idx.slot).and_then(Cell::as_text) else { continue };
-            let f: &str = if idx.folds {
+            // ASCII text without capitals is its own fold: no copy.
+            let needs_fold = !text.is_ascii() || text.bytes().any(|b| b.is_ascii_uppercase());
+            let f: &str = if idx.folds && needs_fold {
                 semantics::fold_into(text, &mut folded);
                 &folded
             } else {
@@ -391,8 +442,8 @@ impl Matcher {
 impl TextIndex {
     fn build(slot: usize, b: TextBuilder) -> Result<TextIndex, BuildError> {
         let sorted = |m: FastMap<usize, LiteralMap>| {
-            let mut v: Vec<_> = m.into_iter().collect();
-            v.sort_by_key(|(l, _)| *l);
+            let mut v: Vec<Affixes> = m.into_iter().map(|(len, map)| Affixes::new(len, map)).collect();
+            v.sort_by_key(|a| a.len);
             v
         };
         let contains = if b.contains.is_empty() {
@@ -446,19 +497,18 @@ impl TextIndex {
                 mark(c, scratch);
             }
         }
-        for (len, map) in &self.prefix {
-            if let Some(conds) = folded.get(..*len).and_then(|p| map.get(p)) {
-                for &c in conds {
-                    mark(c, scratch);
-                }
+        let bytes = folded.as_bytes();
+        for a in &self.prefix {
+            let conds = bytes.get(..a.len).and_then(|part| a.get(part, folded.get(..a.len)?));
+            for &c in conds.into_iter().flatten() {
+                mark(c, scratch);
             }
         }
-        for (len, map) in &self.suffix {
-            let tail = folded.len().checked_sub(*len).and_then(|start| folded.get(start..));
-            if let Some(conds) = tail.and_then(|s| map.get(s)) {
-                for &c in conds {
-                    mark(c, scratch);
-                }
+        for a in &self.suffix {
+            let Some(start) = folded.len().checked_sub(a.len) else { continue };
+            let conds = bytes.get(start..).and_then(|part| a.get(part, folded.get(start..)?));
+            for &c in conds.into_iter().flatten() {
+                mark(c, scratch);
             }
         }
         if let Some((ac, conds)) = &self.contains {
