@@ -2,9 +2,11 @@
 //! the exclusions it belongs to.
 //!
 //! Per text slot: folded exact values in a hash map, prefixes and suffixes in hash maps by
-//! length, `contains` in one Aho-Corasick automaton, globs that need a regex and user
-//! regexes in one `RegexSet`. Networks sit in hash maps by prefix length. Matching a row
-//! costs one look-up per distinct length, not one per value.
+//! length (most lengths ruled out by their first and last bytes), `contains` in one
+//! Aho-Corasick automaton, globs that need a regex and user regexes in one `RegexSet`.
+//! Networks of each family partition the address space (one binary search per row).
+//! Entries shared by many exclusions are noted once per row ([`Postings`]). Matching a row
+//! costs what its values select, not what the policy holds.
 
 use std::collections::HashMap;
 
@@ -26,7 +28,32 @@ type CondId = u32;
 /// insertions). The seed is random per process all the same.
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 /// Folded literal → the conditions it satisfies.
-type LiteralMap = FastMap<Box<str>, Vec<CondId>>;
+type LiteralMap = FastMap<Box<str>, Postings>;
+/// Index entries satisfying more conditions than this are shared: a hit on one is noted
+/// once, and its conditions are checked only for the exclusions that may match.
+const SHARED_MIN: usize = 8;
+const NOT_SHARED: u32 = u32::MAX;
+
+/// The conditions an index entry (a value, a network, a pattern) satisfies.
+///
+/// Most entries satisfy a few conditions, which are marked one by one on a hit. An entry
+/// many exclusions share (`*@company.com` in 10,000 exclusions that each also name a
+/// recipient, or `direction = ["Inbound"]`) is only noted as hit: an exclusion is then
+/// checked if another, unshared condition of it was marked, or (when every condition of
+/// it is shared) if the entry it is anchored on was hit. So a row costs what its own
+/// values select, not what the policy shares.
+#[derive(Clone, Debug, Default)]
+struct Postings {
+    conds: Vec<CondId>,
+    /// The entry's number among the shared ones, or [`NOT_SHARED`].
+    shared: u32,
+}
+
+impl From<Vec<CondId>> for Postings {
+    fn from(conds: Vec<CondId>) -> Postings {
+        Postings { conds, shared: NOT_SHARED }
+    }
+}
 /// Up to this many `contains` values are searched with a full DFA (fastest, but its size
 /// grows with the patterns); larger sets let aho-corasick pick a smaller automaton.
 const CONTAINS_DFA_MAX: usize = 5_000;
@@ -40,8 +67,15 @@ pub struct Matcher {
     v6: Option<NetIndex<u128>>,
     /// For each condition, the position of its exclusion in `exclusions`.
     owner: Vec<u32>,
-    /// For each active exclusion: its index in the policy and its number of conditions.
-    exclusions: Vec<(usize, u32)>,
+    /// For each active exclusion: its index in the policy, its first condition and its
+    /// number of conditions (an exclusion's conditions are numbered consecutively).
+    exclusions: Vec<(usize, u32, u32)>,
+    /// For each condition, the shared entries holding it: `shared_ids[from..to]`.
+    cond_shared: Vec<(u32, u32)>,
+    shared_ids: Vec<u32>,
+    /// For each shared entry, the exclusions (positions) anchored on it: those whose
+    /// conditions are all held by shared entries.
+    anchored: Vec<Vec<u32>>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -52,9 +86,9 @@ struct TextIndex {
     /// By byte length of the literal.
     prefix: Vec<Affixes>,
     suffix: Vec<Affixes>,
-    contains: Option<(AhoCorasick, Vec<Vec<CondId>>)>,
-    nonempty: Vec<CondId>,
-    regexes: Option<(RegexSet, Vec<Vec<CondId>>)>,
+    contains: Option<(AhoCorasick, Vec<Postings>)>,
+    nonempty: Postings,
+    regexes: Option<(RegexSet, Vec<Postings>)>,
 }
 
 /// The networks of one address family as a partition of the address space: one binary
@@ -72,7 +106,7 @@ struct NetIndex<A> {
     /// times the number of intervals.
     members: Vec<u32>,
     /// Each distinct network's conditions.
-    conds: Vec<Vec<CondId>>,
+    conds: Vec<Postings>,
 }
 
 /// An address as a number: IPv4 as `u32`, IPv6 as `u128`.
@@ -151,17 +185,23 @@ impl<A: Addr> NetIndex<A> {
             members.extend(list);
             spans.push((from, members.len() as u32));
         }
-        Some(NetIndex { slot, starts, spans, members, conds: nets.into_iter().map(|(_, c)| c).collect() })
+        Some(NetIndex {
+            slot,
+            starts,
+            spans,
+            members,
+            conds: nets.into_iter().map(|(_, c)| c.into()).collect(),
+        })
     }
 
-    /// The conditions of every network that holds `a`.
-    fn lookup(&self, a: A) -> impl Iterator<Item = CondId> + '_ {
+    /// The entries of every network that holds `a`.
+    fn lookup(&self, a: A) -> impl Iterator<Item = &Postings> + '_ {
         let i = self.starts.partition_point(|&s| s <= a).checked_sub(1);
         let members = i
             .and_then(|i| self.spans.get(i))
             .and_then(|&(from, to)| self.members.get(from as usize..to as usize))
             .unwrap_or_default();
-        members.iter().filter_map(|&n| self.conds.get(n as usize)).flatten().copied()
+        members.iter().filter_map(|&n| self.conds.get(n as usize))
     }
 }
 
@@ -170,8 +210,12 @@ impl<A: Addr> NetIndex<A> {
 pub struct Scratch {
     satisfied: Vec<bool>,
     hit: Vec<CondId>,
-    counts: Vec<u32>,
+    /// Per exclusion: already a candidate for this row.
+    seen: Vec<bool>,
     touched: Vec<u32>,
+    /// Per shared entry: hit by this row.
+    shared_hit: Vec<bool>,
+    shared_touched: Vec<u32>,
     folded: String,
     set_matches: Vec<bool>,
 }
@@ -216,7 +260,7 @@ impl Affixes {
     }
 
     /// The conditions of the literal that `part` (a slice of `len` bytes) is, if any.
-    fn get(&self, part: &[u8], text: &str) -> Option<&Vec<CondId>> {
+    fn get(&self, part: &[u8], text: &str) -> Option<&Postings> {
         let (Some(&f), Some(&l)) = (part.first(), part.last()) else { return None };
         if !self.first.contains(f) || !self.last.contains(l) {
             return None;
@@ -228,13 +272,16 @@ impl Affixes {
 /// Building blocks of one text slot before indexing.
 #[derive(Default)]
 struct TextBuilder {
-    exact: LiteralMap,
-    prefix: FastMap<usize, LiteralMap>,
-    suffix: FastMap<usize, LiteralMap>,
+    exact: BuildMap,
+    prefix: FastMap<usize, BuildMap>,
+    suffix: FastMap<usize, BuildMap>,
     contains: Vec<(String, CondId)>,
     nonempty: Vec<CondId>,
     regexes: Vec<(String, CondId)>,
 }
+
+/// Literal → conditions, while building.
+type BuildMap = FastMap<Box<str>, Vec<CondId>>;
 
 fn push_unique(v: &mut Vec<CondId>, c: CondId) {
     if v.last() != Some(&c) {
@@ -281,7 +328,7 @@ impl Matcher {
         let header_column = compiled.policy.header_column.as_deref();
         for (pos, &index) in compiled.active.iter().enumerate() {
             let Some(e) = compiled.policy.exclusions.get(index) else { continue };
-            exclusions.push((index, e.conditions.len() as u32));
+            exclusions.push((index, owner.len() as u32, e.conditions.len() as u32));
             for c in &e.conditions {
                 let cond = owner.len() as CondId;
                 owner.push(pos as u32);
@@ -340,14 +387,62 @@ impl Matcher {
             let Some(b) = texts.remove(&slot) else { continue };
             text_indexes.push(TextIndex::build(slot, b)?);
         }
-        Ok(Matcher {
+        let mut m = Matcher {
             v4: NetIndex::new(v4, layout.column_slot(SOURCE_IPV4_COLUMN)),
             v6: NetIndex::new(v6, layout.column_slot(SOURCE_IPV6_COLUMN)),
             layout,
             texts: text_indexes,
             owner,
             exclusions,
-        })
+            cond_shared: Vec::new(),
+            shared_ids: Vec::new(),
+            anchored: Vec::new(),
+        };
+        m.share();
+        Ok(m)
+    }
+
+    /// Numbers the shared entries and anchors the exclusions made only of shared
+    /// conditions (see [`Postings`]).
+    fn share(&mut self) {
+        let mut of_cond: Vec<Vec<u32>> = vec![Vec::new(); self.owner.len()];
+        let mut sizes: Vec<usize> = Vec::new();
+        let texts = self.texts.iter_mut().flat_map(TextIndex::postings_mut);
+        let nets = self.v4.iter_mut().flat_map(|n| n.conds.iter_mut());
+        let nets6 = self.v6.iter_mut().flat_map(|n| n.conds.iter_mut());
+        for p in texts.chain(nets).chain(nets6) {
+            if p.conds.len() > SHARED_MIN {
+                p.shared = sizes.len() as u32;
+                for &c in &p.conds {
+                    if let Some(v) = of_cond.get_mut(c as usize) {
+                        v.push(p.shared);
+                    }
+                }
+                sizes.push(p.conds.len());
+            }
+        }
+        let mut anchored: Vec<Vec<u32>> = vec![Vec::new(); sizes.len()];
+        for (pos, &(_, first, n)) in self.exclusions.iter().enumerate() {
+            let conds = of_cond.get(first as usize..(first + n) as usize).unwrap_or_default();
+            if conds.iter().any(Vec::is_empty) {
+                continue; // an unshared condition brings the exclusion in when marked
+            }
+            // Anchor on the condition whose shared entries hold the fewest conditions.
+            let cost = |ids: &Vec<u32>| ids.iter().filter_map(|&f| sizes.get(f as usize)).sum::<usize>();
+            if let Some(ids) = conds.iter().min_by_key(|ids| cost(ids)) {
+                for &f in ids {
+                    if let Some(a) = anchored.get_mut(f as usize) {
+                        a.push(pos as u32);
+                    }
+                }
+            }
+        }
+        for ids in of_cond {
+            let from = self.shared_ids.len() as u32;
+            self.shared_ids.extend(ids);
+            self.cond_shared.push((from, self.shared_ids.len() as u32));
+        }
+        self.anchored = anchored;
     }
 
     /// The columns and headers a row must provide, in slot order.
@@ -358,7 +453,8 @@ impl Matcher {
     pub fn scratch(&self) -> Scratch {
         Scratch {
             satisfied: vec![false; self.owner.len()],
-            counts: vec![0; self.exclusions.len()],
+            seen: vec![false; self.exclusions.len()],
+            shared_hit: vec![false; self.anchored.len()],
             ..Scratch::default()
         }
     }
@@ -367,7 +463,10 @@ impl Matcher {
     /// `cells` holds one cell per slot of [`Matcher::layout`].
     pub fn matches(&self, cells: &[Cell<'_>], scratch: &mut Scratch, out: &mut Vec<usize>) {
         out.clear();
-        if scratch.satisfied.len() != self.owner.len() {
+        if scratch.satisfied.len() != self.owner.len()
+            || scratch.seen.len() != self.exclusions.len()
+            || scratch.shared_hit.len() != self.anchored.len()
+        {
             *scratch = self.scratch();
         }
         let mut folded = std::mem::take(&mut scratch.folded);
@@ -381,30 +480,50 @@ impl Matcher {
             } else {
                 text
             };
-            idx.search(text, f, scratch, |c, s| self.mark(c, s));
+            idx.search(text, f, scratch, |p, s| self.hit(p, s));
         }
         scratch.folded = folded;
         if let Some(v4) = &self.v4 {
             if let Some(ip) = cells.get(v4.slot).and_then(Cell::as_text).and_then(semantics::parse_ipv4) {
-                for c in v4.lookup(u32::from(ip)) {
-                    self.mark(c, scratch);
+                for p in v4.lookup(u32::from(ip)) {
+                    self.hit(p, scratch);
                 }
             }
         }
         if let Some(v6) = &self.v6 {
             if let Some(ip) = cells.get(v6.slot).and_then(Cell::as_text).and_then(semantics::parse_ipv6) {
-                for c in v6.lookup(u128::from(ip)) {
-                    self.mark(c, scratch);
+                for p in v6.lookup(u128::from(ip)) {
+                    self.hit(p, scratch);
                 }
             }
         }
-        for &pos in &scratch.touched {
-            if let (Some(&count), Some(&(index, required))) =
-                (scratch.counts.get(pos as usize), self.exclusions.get(pos as usize))
-            {
-                if count == required {
-                    out.push(index);
+        // Exclusions anchored on a shared entry that was hit are candidates too.
+        for &f in &scratch.shared_touched {
+            for &pos in self.anchored.get(f as usize).into_iter().flatten() {
+                if let Some(seen) = scratch.seen.get_mut(pos as usize) {
+                    if !*seen {
+                        *seen = true;
+                        scratch.touched.push(pos);
+                    }
                 }
+            }
+        }
+        // A candidate matches when each of its conditions was marked or is held by a shared
+        // entry that was hit.
+        for &pos in &scratch.touched {
+            let Some(&(index, first, n)) = self.exclusions.get(pos as usize) else { continue };
+            let all = (first..first + n).all(|c| {
+                scratch.satisfied.get(c as usize).copied().unwrap_or(false)
+                    || self.cond_shared.get(c as usize).is_some_and(|&(from, to)| {
+                        self.shared_ids
+                            .get(from as usize..to as usize)
+                            .unwrap_or_default()
+                            .iter()
+                            .any(|&f| scratch.shared_hit.get(f as usize).copied().unwrap_or(false))
+                    })
+            });
+            if all {
+                out.push(index);
             }
         }
         out.sort_unstable();
@@ -414,12 +533,34 @@ impl Matcher {
             }
         }
         for &pos in &scratch.touched {
-            if let Some(n) = scratch.counts.get_mut(pos as usize) {
-                *n = 0;
+            if let Some(s) = scratch.seen.get_mut(pos as usize) {
+                *s = false;
+            }
+        }
+        for &f in &scratch.shared_touched {
+            if let Some(s) = scratch.shared_hit.get_mut(f as usize) {
+                *s = false;
             }
         }
         scratch.hit.clear();
         scratch.touched.clear();
+        scratch.shared_touched.clear();
+    }
+
+    /// An index entry was hit: mark its conditions, or note a shared entry once.
+    fn hit(&self, p: &Postings, s: &mut Scratch) {
+        if p.shared != NOT_SHARED {
+            if let Some(flag) = s.shared_hit.get_mut(p.shared as usize) {
+                if !*flag {
+                    *flag = true;
+                    s.shared_touched.push(p.shared);
+                }
+            }
+            return;
+        }
+        for &c in &p.conds {
+            self.mark(c, s);
+        }
     }
 
     fn mark(&self, c: CondId, s: &mut Scratch) {
@@ -430,19 +571,21 @@ impl Matcher {
         *done = true;
         s.hit.push(c);
         let Some(&pos) = self.owner.get(c as usize) else { return };
-        if let Some(n) = s.counts.get_mut(pos as usize) {
-            if *n == 0 {
+        if let Some(seen) = s.seen.get_mut(pos as usize) {
+            if !*seen {
+                *seen = true;
                 s.touched.push(pos);
             }
-            *n += 1;
         }
     }
 }
 
 impl TextIndex {
     fn build(slot: usize, b: TextBuilder) -> Result<TextIndex, BuildError> {
-        let sorted = |m: FastMap<usize, LiteralMap>| {
-            let mut v: Vec<Affixes> = m.into_iter().map(|(len, map)| Affixes::new(len, map)).collect();
+        let postings = |m: BuildMap| -> LiteralMap { m.into_iter().map(|(k, v)| (k, v.into())).collect() };
+        let sorted = |m: FastMap<usize, BuildMap>| {
+            let mut v: Vec<Affixes> =
+                m.into_iter().map(|(len, map)| Affixes::new(len, postings(map))).collect();
             v.sort_by_key(|a| a.len);
             v
         };
@@ -456,7 +599,7 @@ impl TextIndex {
                 .kind(kind)
                 .build(&needles)
                 .map_err(|e| BuildError(format!("cannot index `contains` values: {e}")))?;
-            Some((ac, conds))
+            Some((ac, conds.into_iter().map(Postings::from).collect()))
         };
         let regexes = if b.regexes.is_empty() {
             None
@@ -467,19 +610,28 @@ impl TextIndex {
                 .dfa_size_limit(REGEX_SIZE_LIMIT.saturating_mul(4))
                 .build()
                 .map_err(|e| BuildError(format!("cannot compile the policy's patterns together: {e}")))?;
-            Some((set, conds))
+            Some((set, conds.into_iter().map(Postings::from).collect()))
         };
         let folds = !b.exact.is_empty() || !b.prefix.is_empty() || !b.suffix.is_empty() || contains.is_some();
         Ok(TextIndex {
             slot,
             folds,
-            exact: b.exact,
+            exact: postings(b.exact),
             prefix: sorted(b.prefix),
             suffix: sorted(b.suffix),
             contains,
-            nonempty: b.nonempty,
+            nonempty: b.nonempty.into(),
             regexes,
         })
+    }
+
+    fn postings_mut(&mut self) -> impl Iterator<Item = &mut Postings> {
+        self.exact
+            .values_mut()
+            .chain(self.prefix.iter_mut().chain(self.suffix.iter_mut()).flat_map(|a| a.map.values_mut()))
+            .chain(self.contains.iter_mut().flat_map(|(_, c)| c.iter_mut()))
+            .chain(std::iter::once(&mut self.nonempty))
+            .chain(self.regexes.iter_mut().flat_map(|(_, c)| c.iter_mut()))
     }
 
     fn search(
@@ -487,54 +639,43 @@ impl TextIndex {
         text: &str,
         folded: &str,
         scratch: &mut Scratch,
-        mut mark: impl FnMut(CondId, &mut Scratch),
+        mut hit: impl FnMut(&Postings, &mut Scratch),
     ) {
-        for &c in &self.nonempty {
-            mark(c, scratch);
+        if !self.nonempty.conds.is_empty() {
+            hit(&self.nonempty, scratch);
         }
-        if let Some(conds) = self.exact.get(folded) {
-            for &c in conds {
-                mark(c, scratch);
-            }
+        if let Some(p) = self.exact.get(folded) {
+            hit(p, scratch);
         }
         let bytes = folded.as_bytes();
         for a in &self.prefix {
-            let conds = bytes.get(..a.len).and_then(|part| a.get(part, folded.get(..a.len)?));
-            for &c in conds.into_iter().flatten() {
-                mark(c, scratch);
+            if let Some(p) = bytes.get(..a.len).and_then(|part| a.get(part, folded.get(..a.len)?)) {
+                hit(p, scratch);
             }
         }
         for a in &self.suffix {
             let Some(start) = folded.len().checked_sub(a.len) else { continue };
-            let conds = bytes.get(start..).and_then(|part| a.get(part, folded.get(start..)?));
-            for &c in conds.into_iter().flatten() {
-                mark(c, scratch);
+            if let Some(p) = bytes.get(start..).and_then(|part| a.get(part, folded.get(start..)?)) {
+                hit(p, scratch);
             }
         }
-        if let Some((ac, conds)) = &self.contains {
+        if let Some((ac, postings)) = &self.contains {
             for m in ac.find_overlapping_iter(folded) {
-                if let Some(cs) = conds.get(m.pattern().as_usize()) {
-                    for &c in cs {
-                        mark(c, scratch);
-                    }
+                if let Some(p) = postings.get(m.pattern().as_usize()) {
+                    hit(p, scratch);
                 }
             }
         }
-        if let Some((set, conds)) = &self.regexes {
-            let matches = &mut scratch.set_matches;
+        if let Some((set, postings)) = &self.regexes {
+            let mut matches = std::mem::take(&mut scratch.set_matches);
             matches.clear();
             matches.resize(set.len(), false);
-            if set.matches_read_at(matches, text, 0) {
-                let hits: Vec<usize> =
-                    matches.iter().enumerate().filter(|(_, m)| **m).map(|(i, _)| i).collect();
-                for i in hits {
-                    if let Some(cs) = conds.get(i) {
-                        for &c in cs {
-                            mark(c, scratch);
-                        }
-                    }
+            if set.matches_read_at(&mut matches, text, 0) {
+                for (p, _) in postings.iter().zip(&matches).filter(|(_, m)| **m) {
+                    hit(p, scratch);
                 }
             }
+            scratch.set_matches = matches;
         }
     }
 }

@@ -285,6 +285,32 @@ fn matcher_agrees_with_reference_on_a_stress_policy() {
     assert!(matched * 20 > checked, "only {matched} of {checked} matched");
 }
 
+/// Many exclusions sharing values (an entry held by more than 8 conditions is "shared" in
+/// the matcher): with an unshared condition beside it, with only shared conditions, and a
+/// condition whose values are both shared and not.
+fn shared_policy() -> String {
+    let mut p = String::from("[policy]\nname = \"shared\"\n");
+    for i in 0..48 {
+        p.push_str(&format!("\n[[exclusion]]\nid = \"e{i}\"\nreason = \"r\"\nowner = \"o\"\n"));
+        p.push_str(&match i % 4 {
+            0 => format!("recipient = [\"r{i}@company.com\"]\nsender = [\"*@company.com\"]\n"),
+            1 => format!("direction = [\"Inbound\"]\nsender = [\"*@company.com\", \"*@c{}.com\"]\n", i % 3),
+            2 => format!(
+                "source_ip = [\"10.0.0.0/8\", \"2001:db8::/32\"]\nsubject.contains = [\"x{i}\", \"shared\"]\n"
+            ),
+            _ => format!("sender = [\"*@company.com\", \"a{i}@company.com\"]\ndirection = [\"Inbound\"]\n"),
+        });
+    }
+    p
+}
+
+#[test]
+fn matcher_agrees_with_reference_on_shared_values() {
+    let (checked, matched) = check_policy_text("shared", &shared_policy());
+    assert!(checked > 500, "{checked} events");
+    assert!(matched * 10 > checked, "only {matched} of {checked} matched");
+}
+
 /// Rows the JSON scanner must read exactly as serde_json does.
 fn scanner_rows() -> Vec<String> {
     let mut rows: Vec<String> =
