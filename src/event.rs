@@ -334,7 +334,15 @@ impl<'l> JsonRowReader<'l> {
                             return None;
                         }
                         seen |= bit;
-                        *cells.get_mut(slot)? = Cell::from_json(line.get(start..i)?)?;
+                        let raw = line.get(start..i)?;
+                        *cells.get_mut(slot)? = match raw.strip_prefix('"').and_then(|r| r.strip_suffix('"'))
+                        {
+                            // A string without escapes: its content, as `Cell::from_json` reads it.
+                            Some(inner) if memchr::memchr(b'\\', inner.as_bytes()).is_none() => {
+                                Cell::text(inner)
+                            }
+                            _ => Cell::from_json(raw)?,
+                        };
                     }
                     Some(KeyRole::Headers) => {
                         if bag.is_some() {

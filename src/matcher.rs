@@ -666,7 +666,9 @@ impl TextIndex {
                 }
             }
         }
-        if let Some((set, postings)) = &self.regexes {
+        // Most values match no pattern: one `is_match` (which may stop early) rules them out
+        // before the pass that reports every matching pattern.
+        if let Some((set, postings)) = self.regexes.as_ref().filter(|(set, _)| set.is_match(text)) {
             let mut matches = std::mem::take(&mut scratch.set_matches);
             matches.clear();
             matches.resize(set.len(), false);
