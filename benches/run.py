@@ -56,7 +56,7 @@ def generate(name, args):
 
 
 def measure(cmd, stdout="/dev/null"):
-    """(wall seconds, peak RSS in MiB) of one run.
+    """(wall seconds, peak RSS in MiB, user + system CPU seconds) of one run.
 
     The peak RSS comes from GNU time: a child forked from this (large) Python process
     would count the parent's pages in its ru_maxrss until it execs.
@@ -64,13 +64,14 @@ def measure(cmd, stdout="/dev/null"):
     rss_file = data("rss.txt")
     with open(stdout, "wb") as out, open(data("stderr.log"), "ab") as err:
         t0 = time.perf_counter()
-        status = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss_file] + cmd, stdout=out, stderr=err,
+        status = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", "-o", rss_file] + cmd, stdout=out, stderr=err,
                                 cwd=BENCH).returncode
         wall = time.perf_counter() - t0
     if status != 0:
         raise SystemExit("failed (%s): %s (see benches/data/stderr.log)" % (status, " ".join(cmd)))
     with open(rss_file) as f:
-        return wall, int(f.read().split()[-1]) / 1024
+        rss, user, system = f.read().split()[-3:]
+    return wall, int(rss) / 1024, float(user) + float(system)
 
 
 class Bench:
@@ -85,8 +86,10 @@ class Bench:
         results = [measure(cmd, stdout=stdout) for _ in range(runs)]
         wall = statistics.median(r[0] for r in results)
         rss = max(r[1] for r in results)
-        self.rows[key] = (label, wall, rss, rows, size, [round(r[0], 2) for r in results])
-        print("%-44s %8.2f s  %7.0f MiB  runs %s" % (label, wall, rss, self.rows[key][5]), file=sys.stderr)
+        cpu = statistics.median(r[2] for r in results)
+        self.rows[key] = (label, wall, rss, rows, size, [round(r[0], 2) for r in results], cpu)
+        print("%-44s %8.2f s  %7.0f MiB  cpu %6.2f s  runs %s" % (label, wall, rss, cpu, self.rows[key][5]),
+              file=sys.stderr)
         return wall
 
     def wall(self, key):
@@ -104,6 +107,9 @@ def kept_ids(path):
 
 def fpx_cmd(policy, events, threads, *extra):
     return [FPX, "filter", "--today", TODAY, "--policy", policy, "--threads", str(threads), *extra, events]
+
+
+LOAD_AT_START = os.getloadavg()[0]
 
 
 def main():
@@ -200,17 +206,19 @@ def report(b, checks, kql, duck_version, n, size, args):
     w = b.wall
     lines = []
     lines.append("Rows: %d (%.0f MB JSON Lines, %.0f bytes a row); %s; median of %d runs after a warm-up run, "
-                 "warm page cache, output to /dev/null." % (n, size / 1e6, size / n, machine(), args.runs))
+                 "warm page cache, output to /dev/null. CPU is user + system time (median), which other "
+                 "processes on the machine do not inflate the way they inflate wall time."
+                 % (n, size / 1e6, size / n, machine(), args.runs))
     lines.append("")
-    lines.append("| contender | wall (s) | rows/s | MB/s | peak RSS (MiB) | vs floor | runs (s) |")
-    lines.append("|---|---:|---:|---:|---:|---:|---|")
+    lines.append("| contender | wall (s) | rows/s | MB/s | peak RSS (MiB) | vs floor | CPU (s) | runs (s) |")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---|")
     floor = w("floor")
-    for key, (label, wall, rss, rows, sz, runs) in b.rows.items():
+    for key, (label, wall, rss, rows, sz, runs, cpu) in b.rows.items():
         rps = "%.2fM" % (rows / wall / 1e6) if rows else ""
         mbs = "%.0f" % (sz / wall / 1e6) if sz else ""
         ratio = "%.2f×" % (wall / floor) if rows and floor else ""
-        lines.append("| %s | %.2f | %s | %s | %.0f | %s | %s |" % (label, wall, rps, mbs, rss, ratio,
-                                                                 ", ".join("%.2f" % r for r in runs)))
+        lines.append("| %s | %.2f | %s | %s | %.0f | %s | %.2f | %s |" % (
+            label, wall, rps, mbs, rss, ratio, cpu, ", ".join("%.2f" % r for r in runs)))
     lines.append("")
     targets = []
 
@@ -276,7 +284,8 @@ def machine():
     except OSError:
         pass
     load = os.getloadavg()[0]
-    return "%d cores (%s), load %.1f at the end" % (os.cpu_count(), cpu, load)
+    return "%d cores (%s), load average %.1f at the start and %.1f at the end" % (
+        os.cpu_count(), cpu, LOAD_AT_START, load)
 
 
 if __name__ == "__main__":
