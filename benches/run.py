@@ -2,7 +2,7 @@
 """fpx's benchmark: fpx filter against DuckDB, a plain Python filter, the serde parse-only
 floor and `cat`, side by side in one run on the same files.
 
-    python3 benches/run.py            # everything (about 15 minutes on 2 cores)
+    python3 benches/run.py            # everything (about 20 minutes on 2 cores)
     python3 benches/run.py --quick    # 1 run after the warm-up, no Python, no 5M-row file
 
 Builds the release binaries, generates the data under benches/data/ when missing (git-
