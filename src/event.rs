@@ -82,7 +82,7 @@ impl Layout {
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 enum KeyRole {
     Column(usize),
     Headers,
@@ -206,6 +206,297 @@ impl<'a> Visitor<'a> for RowSeed<'_, '_, 'a> {
             }
         }
         Ok(())
+    }
+}
+
+/// The keys a [`Layout`] reads from a JSON Lines row, for matching keys with a few integer
+/// comparisons instead of string comparisons.
+#[derive(Clone, Debug)]
+struct KeyTable {
+    /// (key length, first 8 bytes zero-padded, key, role).
+    keys: Vec<(usize, u64, Box<[u8]>, KeyRole)>,
+    /// Bit `n` set when some key is `n` bytes long (bit 63: 63 bytes or more): most keys of
+    /// a row are ruled out by their length alone.
+    lengths: u64,
+}
+
+impl KeyTable {
+    fn new(layout: &Layout) -> KeyTable {
+        let mut keys = Vec::new();
+        let mut add = |name: &str, role: KeyRole| {
+            keys.push((name.len(), head8(name.as_bytes()), name.as_bytes().into(), role))
+        };
+        for (i, c) in layout.columns.iter().enumerate() {
+            add(c, KeyRole::Column(i));
+        }
+        if let Some(h) = layout.header_column.as_deref().filter(|_| !layout.headers.is_empty()) {
+            // A column of the same name takes precedence, as in [`Layout::key_role`].
+            if layout.column_slot(h).is_none() {
+                add(h, KeyRole::Headers);
+            }
+        }
+        let lengths = keys.iter().fold(0u64, |m, k| m | length_bit(k.0));
+        KeyTable { keys, lengths }
+    }
+
+    fn role(&self, key: &[u8]) -> Option<KeyRole> {
+        if self.lengths & length_bit(key.len()) == 0 {
+            return None;
+        }
+        let (len, head) = (key.len(), head8(key));
+        self.keys.iter().find(|(l, h, k, _)| *l == len && *h == head && **k == *key).map(|(_, _, _, r)| *r)
+    }
+}
+
+fn length_bit(len: usize) -> u64 {
+    1u64 << len.min(63)
+}
+
+fn head8(b: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    for (d, s) in w.iter_mut().zip(b) {
+        *d = *s;
+    }
+    u64::from_le_bytes(w)
+}
+
+/// Reads the policy's slots of JSON Lines rows, like [`read_json_row`] but faster.
+///
+/// A plain scanner walks the row once without building anything: it checks the JSON
+/// grammar as serde_json does (strings without control characters, valid escapes, the
+/// number grammar, literals, nesting, nothing after the object) and decodes only the
+/// values of the layout's columns, with [`Cell::from_json`]. Whenever a row is anything
+/// but plain (a syntax error, an escaped key, a column twice, deep nesting, a value
+/// `Cell::from_json` refuses), it hands the row to [`read_json_row`], which decides and
+/// words the error. So the scanner only ever accepts rows serde_json accepts, with the
+/// same cells; `tests/differential.rs` checks this on mutated rows.
+#[derive(Clone, Debug)]
+pub struct JsonRowReader<'l> {
+    layout: &'l Layout,
+    keys: KeyTable,
+}
+
+/// Nesting the scanner follows before it leaves the row to serde_json (whose limit is 128).
+const SCAN_MAX_DEPTH: usize = 64;
+
+impl<'l> JsonRowReader<'l> {
+    pub fn new(layout: &'l Layout) -> Self {
+        JsonRowReader { layout, keys: KeyTable::new(layout) }
+    }
+
+    /// Decodes the layout's slots of one row (without its line terminator).
+    pub fn read<'a>(&self, line: &'a str, cells: &mut Vec<Cell<'a>>) -> Result<(), RowError> {
+        cells.clear();
+        cells.resize(self.layout.slots(), Cell::Absent);
+        match self.scan(line, cells) {
+            Some(None) => Ok(()),
+            Some(Some(bag)) => read_header_bag(bag, self.layout, cells),
+            None => read_json_row(line, self.layout, cells),
+        }
+    }
+
+    /// The fast path: `Some(header bag)` when the row is a plain object and its cells are
+    /// filled; `None` when serde_json must decide.
+    fn scan<'a>(&self, line: &'a str, cells: &mut [Cell<'a>]) -> Option<Option<&'a str>> {
+        if self.layout.columns.len() > 64 {
+            return None;
+        }
+        let b = line.as_bytes();
+        let mut i = skip_ws(b, 0);
+        if b.get(i) != Some(&b'{') {
+            return None;
+        }
+        i = skip_ws(b, i + 1);
+        let mut seen = 0u64;
+        let mut bag: Option<&'a str> = None;
+        if b.get(i) == Some(&b'}') {
+            i += 1;
+        } else {
+            loop {
+                if b.get(i) != Some(&b'"') {
+                    return None;
+                }
+                let end = string_stop(b, i + 1)?;
+                if b.get(end) != Some(&b'"') {
+                    return None; // an escape or a control character in a key
+                }
+                let role = self.keys.role(b.get(i + 1..end)?);
+                i = skip_ws(b, end + 1);
+                if b.get(i) != Some(&b':') {
+                    return None;
+                }
+                let start = skip_ws(b, i + 1);
+                i = skip_value(b, start, 1)?;
+                match role {
+                    Some(KeyRole::Column(slot)) => {
+                        let bit = 1u64 << slot;
+                        if seen & bit != 0 {
+                            return None;
+                        }
+                        seen |= bit;
+                        let raw = line.get(start..i)?;
+                        *cells.get_mut(slot)? = match raw.strip_prefix('"').and_then(|r| r.strip_suffix('"'))
+                        {
+                            // A string without escapes: its content, as `Cell::from_json` reads it.
+                            Some(inner) if memchr::memchr(b'\\', inner.as_bytes()).is_none() => {
+                                Cell::text(inner)
+                            }
+                            _ => Cell::from_json(raw)?,
+                        };
+                    }
+                    Some(KeyRole::Headers) => {
+                        if bag.is_some() {
+                            return None;
+                        }
+                        bag = Some(line.get(start..i)?);
+                    }
+                    None => {}
+                }
+                i = skip_ws(b, i);
+                match b.get(i) {
+                    Some(b',') => i = skip_ws(b, i + 1),
+                    Some(b'}') => {
+                        i += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        (skip_ws(b, i) == b.len()).then_some(bag)
+    }
+}
+
+/// The JSON whitespace serde_json skips.
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while let Some(b' ' | b'\n' | b'\t' | b'\r') = b.get(i) {
+        i += 1;
+    }
+    i
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The first position at or after `i` holding `"`, `\` or a control character (a byte below
+/// 0x20), eight bytes at a time; `None` at the end of the row.
+fn string_stop(b: &[u8], mut i: usize) -> Option<usize> {
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(w);
+        // Each term is exact in its lowest set byte, which is all `trailing_zeros` reads.
+        let hits = zero(w ^ (ONES * u64::from(b'"')))
+            | zero(w ^ (ONES * u64::from(b'\\')))
+            | (w.wrapping_sub(ONES * 0x20) & !w & HIGHS);
+        if hits != 0 {
+            return Some(i + (hits.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    while let Some(&c) = b.get(i) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Skips a string whose opening quote is at `i - 1`; returns the position after its closing
+/// quote. Escapes are checked as serde_json checks them.
+fn skip_string(b: &[u8], mut i: usize) -> Option<usize> {
+    loop {
+        i = string_stop(b, i)?;
+        match b.get(i)? {
+            b'"' => return Some(i + 1),
+            b'\\' => match b.get(i + 1)? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                b'u' => {
+                    if !b.get(i + 2..i + 6)?.iter().all(u8::is_ascii_hexdigit) {
+                        return None;
+                    }
+                    i += 6;
+                }
+                _ => return None,
+            },
+            _ => return None, // a control character
+        }
+    }
+}
+
+fn skip_digits(b: &[u8], mut i: usize) -> usize {
+    while b.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+    }
+    i
+}
+
+/// Skips one JSON value starting at `i`; returns the position after it.
+fn skip_value(b: &[u8], i: usize, depth: usize) -> Option<usize> {
+    match *b.get(i)? {
+        b'"' => skip_string(b, i + 1),
+        b't' => (b.get(i..i + 4)? == b"true").then_some(i + 4),
+        b'f' => (b.get(i..i + 5)? == b"false").then_some(i + 5),
+        b'n' => (b.get(i..i + 4)? == b"null").then_some(i + 4),
+        b'-' | b'0'..=b'9' => {
+            let mut i = if b.get(i) == Some(&b'-') { i + 1 } else { i };
+            match b.get(i)? {
+                b'0' => i += 1,
+                b'1'..=b'9' => i = skip_digits(b, i + 1),
+                _ => return None,
+            }
+            if b.get(i).is_some_and(u8::is_ascii_digit) {
+                return None; // a leading zero
+            }
+            if b.get(i) == Some(&b'.') {
+                if !b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+                    return None;
+                }
+                i = skip_digits(b, i + 1);
+            }
+            if let Some(b'e' | b'E') = b.get(i) {
+                i += 1;
+                if let Some(b'+' | b'-') = b.get(i) {
+                    i += 1;
+                }
+                if !b.get(i).is_some_and(u8::is_ascii_digit) {
+                    return None;
+                }
+                i = skip_digits(b, i);
+            }
+            Some(i)
+        }
+        open @ (b'{' | b'[') => {
+            if depth >= SCAN_MAX_DEPTH {
+                return None;
+            }
+            let close = if open == b'{' { b'}' } else { b']' };
+            let mut i = skip_ws(b, i + 1);
+            if b.get(i) == Some(&close) {
+                return Some(i + 1);
+            }
+            loop {
+                if open == b'{' {
+                    if b.get(i) != Some(&b'"') {
+                        return None;
+                    }
+                    i = skip_ws(b, skip_string(b, i + 1)?);
+                    if b.get(i) != Some(&b':') {
+                        return None;
+                    }
+                    i = skip_ws(b, i + 1);
+                }
+                i = skip_ws(b, skip_value(b, i, depth + 1)?);
+                match *b.get(i)? {
+                    b',' => i = skip_ws(b, i + 1),
+                    c if c == close => return Some(i + 1),
+                    _ => return None,
+                }
+            }
+        }
+        _ => None,
     }
 }
 
@@ -431,7 +722,12 @@ pub struct BatchReader<R> {
     /// The CSV header row, once read: its raw bytes and column names.
     header: Option<(Vec<u8>, Vec<String>)>,
     first: bool,
+    /// Batches given back by [`BatchReader::recycle`], whose buffers are reused.
+    spare: Vec<Batch>,
 }
+
+/// Recycled batches kept for reuse; more in flight are simply freed.
+const SPARE_BATCHES: usize = 16;
 
 impl<R: Read> BatchReader<R> {
     pub fn new(inner: R, format: Format) -> Self {
@@ -444,6 +740,7 @@ impl<R: Read> BatchReader<R> {
             csv: csv_core::Reader::new(),
             header: None,
             first: true,
+            spare: Vec::new(),
         }
     }
 
@@ -459,25 +756,31 @@ impl<R: Read> BatchReader<R> {
         self.header.as_ref()
     }
 
-    fn fill(&mut self, want: usize) -> io::Result<()> {
-        let start = self.carry.len();
-        self.carry.resize(start + want, 0);
-        let mut filled = start;
-        while filled < self.carry.len() {
-            match self.inner.read(self.carry.get_mut(filled..).unwrap_or_default()) {
-                Ok(0) => {
-                    self.eof = true;
-                    break;
-                }
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.carry.truncate(filled);
-                    return Err(e);
-                }
-            }
+    /// Gives a written batch back, so its buffers (already in memory) hold later rows
+    /// instead of fresh allocations.
+    pub fn recycle(&mut self, batch: Batch) {
+        if self.spare.len() < SPARE_BATCHES {
+            self.spare.push(batch);
         }
-        self.carry.truncate(filled);
+    }
+
+    /// An empty batch, with the buffers of a recycled one when there is one.
+    fn empty_batch(&mut self) -> Batch {
+        let mut b = self.spare.pop().unwrap_or_default();
+        b.data.clear();
+        b.records.clear();
+        b.fields.clear();
+        b.ends.clear();
+        b
+    }
+
+    /// Appends up to `want` bytes of input to `carry` (fewer only at the end of the input).
+    fn fill(&mut self, want: usize) -> io::Result<()> {
+        // `read_to_end` reads into the spare capacity without zeroing it first.
+        let n = (&mut self.inner).take(want as u64).read_to_end(&mut self.carry)?;
+        if n < want {
+            self.eof = true;
+        }
         Ok(())
     }
 
@@ -513,7 +816,8 @@ impl<R: Read> BatchReader<R> {
     /// Splits JSON Lines at `\n`; a final row without terminator is taken at the end of input.
     fn split_lines(&mut self, data: Vec<u8>) -> (Batch, Vec<u8>) {
         let cut = if self.eof { data.len() } else { memchr::memrchr(b'\n', &data).map_or(0, |i| i + 1) };
-        let mut records = Vec::new();
+        let mut batch = self.empty_batch();
+        let records = &mut batch.records;
         let mut start = 0;
         while start < cut {
             let end = memchr::memchr(b'\n', data.get(start..cut).unwrap_or_default())
@@ -530,16 +834,18 @@ impl<R: Read> BatchReader<R> {
         if cut > 0 {
             self.first = false;
         }
-        let rest = data.get(cut..).unwrap_or_default().to_vec();
+        let mut rest = std::mem::take(&mut batch.data);
+        rest.extend_from_slice(data.get(cut..).unwrap_or_default());
         let mut data = data;
         data.truncate(cut);
-        (Batch { data, records, ..Batch::default() }, rest)
+        batch.data = data;
+        (batch, rest)
     }
 
     /// Splits CSV rows with csv-core, keeping each row's exact bytes and unescaped fields.
     fn split_csv(&mut self, data: Vec<u8>) -> (Batch, Vec<u8>) {
         use csv_core::ReadRecordResult as Rr;
-        let mut batch = Batch::default();
+        let mut batch = self.empty_batch();
         let mut pos = 0;
         let mut header_pending = self.header.is_none();
         if self.first && data.starts_with(BOM) {
@@ -645,7 +951,9 @@ impl<R: Read> BatchReader<R> {
         {
             consumed_to = data.len();
         }
-        let rest = data.get(consumed_to..).unwrap_or_default().to_vec();
+        // The unconsumed tail moves to the front; the buffer stays for the next reads.
+        let mut rest = data;
+        rest.drain(..consumed_to.min(rest.len()));
         (batch, rest)
     }
 }

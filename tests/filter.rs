@@ -286,3 +286,76 @@ fn missing_input_is_a_usage_error() {
     assert!(run.stderr.contains("cannot read `no/such/events.jsonl`"), "{}", run.stderr);
     assert!(path(POLICY).exists());
 }
+
+/// Rows of the sample export with unreadable rows, blank lines and CRLF mixed in, enough of
+/// them to fill many batches.
+fn mixed_export() -> Vec<u8> {
+    let sample = read("tests/data/bulk-email.jsonl");
+    let rows: Vec<&str> = sample.lines().collect();
+    let bad: [&[u8]; 6] = [
+        b"{\"SenderFromAddress\": \"a@b.c\",}",
+        b"[1, 2, 3]",
+        b"{\"Subject\": \"caf\xE9\"}",
+        b"{\"SenderFromAddress\":\"a\",\"SenderFromAddress\":\"b\"}",
+        b"",
+        b"{\"Headers\":{\"X-Campaign-Id\":\"a\",\"X-Campaign-Id\":\"b\"}}",
+    ];
+    let mut out = Vec::new();
+    for i in 0..12_000usize {
+        if i % 97 == 0 {
+            out.extend_from_slice(bad[(i / 97) % bad.len()]);
+        } else {
+            out.extend_from_slice(rows[i % rows.len()].as_bytes());
+        }
+        out.extend_from_slice(if i % 5 == 0 { b"\r\n" } else { b"\n" });
+    }
+    out
+}
+
+#[test]
+fn threads_do_not_change_any_output() {
+    let dir = tempdir("threads");
+    let jsonl = dir.join("mixed.jsonl");
+    std::fs::write(&jsonl, mixed_export()).unwrap();
+    // The CSV export repeated: many batches, with quoted newlines.
+    let csv_text = read("tests/data/bulk-email.csv");
+    let (header, body) = csv_text.split_once("\r\n").unwrap();
+    let csv = dir.join("mixed.csv");
+    std::fs::write(&csv, format!("{header}\r\n{}", body.repeat(400))).unwrap();
+    for input in [&jsonl, &csv] {
+        let run = |threads: &str| {
+            let ex = dir.join(format!("ex-{threads}.jsonl"));
+            let st = dir.join(format!("st-{threads}.json"));
+            let (ex_s, st_s, in_s) = (
+                ex.to_string_lossy().into_owned(),
+                st.to_string_lossy().into_owned(),
+                input.to_string_lossy().into_owned(),
+            );
+            let r = fpx(&[
+                "filter",
+                "--policy",
+                POLICY,
+                "--today",
+                TODAY,
+                "--threads",
+                threads,
+                "--excluded",
+                &ex_s,
+                "--stats",
+                &st_s,
+                &in_s,
+            ]);
+            assert_eq!(r.code, 0, "{}", r.stderr);
+            (r.stdout, r.stderr, std::fs::read(ex).unwrap(), std::fs::read(st).unwrap())
+        };
+        let one = run("1");
+        assert!(one.0.len() > 2_000_000, "several batches: {} bytes kept", one.0.len());
+        for threads in ["2", "3", "8"] {
+            let many = run(threads);
+            assert!(one.0 == many.0, "kept rows differ with {threads} threads ({})", input.display());
+            assert_eq!(one.1, many.1, "stderr differs with {threads} threads");
+            assert!(one.2 == many.2, "excluded lines differ with {threads} threads");
+            assert_eq!(one.3, many.3, "stats differ with {threads} threads");
+        }
+    }
+}

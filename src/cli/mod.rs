@@ -95,6 +95,10 @@ pub enum Command {
         /// Exit 1 when any row could not be read (such rows are always kept).
         #[arg(long)]
         strict: bool,
+        /// Threads that read and match rows; the output is the same for any number
+        /// (default: the available cores, at most 8).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        threads: Option<u16>,
         /// Events file; `-` or nothing reads stdin.
         input: Option<PathBuf>,
     },
@@ -435,9 +439,16 @@ pub fn main() -> ExitCode {
 fn run(command: Command, ui: &Ui) -> Exit {
     match command {
         Command::Check { policies, today } => check::run(&policies, today.today, ui),
-        Command::Filter { select, format, excluded, stats, strict, input } => {
-            filter::run(&select, format, excluded.as_deref(), stats.as_deref(), strict, input.as_deref(), ui)
-        }
+        Command::Filter { select, format, excluded, stats, strict, threads, input } => filter::run(
+            &select,
+            format,
+            excluded.as_deref(),
+            stats.as_deref(),
+            strict,
+            threads,
+            input.as_deref(),
+            ui,
+        ),
         Command::Explain { select, format, event } => explain::run(&select, format, &event, ui),
         Command::Lint { policies, today, soon_days, events, format } => {
             lint::run(&policies, today.today, soon_days, events.as_deref(), format, ui)
