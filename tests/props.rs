@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use fpx::compile::{Compiled, Selection};
-use fpx::event::{CsvColumns, read_csv_row, read_json_row};
+use fpx::event::{CsvColumns, JsonRowReader, read_csv_row, read_json_row};
 use fpx::matcher::Matcher;
 use fpx::model::Policy;
 use fpx::reference::{self, JsonEvent};
@@ -408,10 +408,14 @@ fn load(p: &GenPolicy) -> Policy {
     fpx::validate::load(&text).unwrap_or_else(|d| panic!("generated policy is invalid: {d:#?}\n{text}"))
 }
 
-/// The matcher's verdict on a JSON Lines row.
+/// The matcher's verdict on a JSON Lines row, read as `fpx filter` reads it (the fast
+/// scanner), which must decode the same cells as the serde reader.
 fn json_verdict(matcher: &Matcher, text: &str) -> Vec<usize> {
     let mut cells: Vec<Cell<'_>> = Vec::new();
-    read_json_row(text, matcher.layout(), &mut cells).unwrap();
+    JsonRowReader::new(matcher.layout()).read(text, &mut cells).unwrap();
+    let mut slow: Vec<Cell<'_>> = Vec::new();
+    read_json_row(text, matcher.layout(), &mut slow).unwrap();
+    assert_eq!(cells, slow, "scanner and serde reader disagree on {text}");
     let mut out = Vec::new();
     matcher.matches(&cells, &mut matcher.scratch(), &mut out);
     out
