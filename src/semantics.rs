@@ -641,24 +641,41 @@ impl Family {
         }
     }
 
+    /// The boolean column a block computes once per row: the family's column holds an
+    /// address text that [`parse_ipv4`] / [`parse_ipv6`] accepts ([`Family::kql_guard`]).
+    pub fn kql_guard_column(self) -> &'static str {
+        match self {
+            Family::V4 => "fpx_ipv4_ok",
+            Family::V6 => "fpx_ipv6_ok",
+        }
+    }
+
+    /// The strict text test behind [`Family::kql_guard_column`]: it passes only the address
+    /// texts fpx parses, so Kusto's more lenient parser (leading zeros, `/prefix` suffixes,
+    /// IPv4 in IPv6 functions) never sees any other. Never null: string columns are never
+    /// null and `matches regex` on a string is true or false.
+    pub fn kql_guard(self) -> String {
+        use crate::kql::literal::{identifier, string as lit};
+        let pattern = match self {
+            Family::V4 => KQL_IPV4_TEXT.to_string(),
+            Family::V6 => kql_ipv6_text(),
+        };
+        format!("{} matches regex {}", identifier(self.column()), lit(&pattern))
+    }
+
     /// The KQL form of "the family's column holds an address in one of `ranges`", never null.
     ///
     /// `ranges` is a KQL argument list: string literals in prefix notation, or one dynamic
-    /// array. The strict text guard passes only the address texts fpx parses, so Kusto's more
-    /// lenient parser (leading zeros, `/prefix` suffixes, IPv4 in IPv6 functions) never sees
-    /// any other; `coalesce(…, false)` turns the documented null of a failed conversion into
-    /// false.
+    /// array. It reads [`Family::kql_guard_column`], which the block computes first;
+    /// `coalesce(…, false)` turns the documented null of a failed conversion into false.
     pub fn kql_in_ranges(self, ranges: &str) -> String {
-        use crate::kql::literal::{identifier, string as lit};
+        use crate::kql::literal::identifier;
         let column = identifier(self.column());
-        let (guard, function) = match self {
-            Family::V4 => (KQL_IPV4_TEXT.to_string(), "ipv4_is_in_any_range"),
-            Family::V6 => (kql_ipv6_text(), "ipv6_is_in_any_range"),
+        let function = match self {
+            Family::V4 => "ipv4_is_in_any_range",
+            Family::V6 => "ipv6_is_in_any_range",
         };
-        format!(
-            "({column} matches regex {} and coalesce({function}({column}, {ranges}), false))",
-            lit(&guard)
-        )
+        format!("({} and coalesce({function}({column}, {ranges}), false))", self.kql_guard_column())
     }
 }
 

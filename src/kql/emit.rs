@@ -413,27 +413,55 @@ pub fn block(compiled: &Compiled<'_>, mode: ListMode) -> Block {
             }
         }
     }
-    let mut lines = vec![
-        format!(
-            "// fpx: {}, {} of {} exclusions active (generated, do not edit)",
-            policy.name,
-            compiled.active.len(),
-            policy.exclusions.len()
-        ),
-        "| where not(".to_string(),
-    ];
+    let mut lines = vec![format!(
+        "// fpx: {}, {} of {} exclusions active (generated, do not edit)",
+        policy.name,
+        compiled.active.len(),
+        policy.exclusions.len()
+    )];
+    let families = guarded_families(compiled);
+    lines.extend(guard_extend(&families));
+    lines.push("| where not(".to_string());
     render_items(&items, 4, &mut lines);
     if items.is_empty() {
         lines.push(format!("{}false", pad(4)));
     }
     lines.extend(pending.iter().map(|c| format!("{}{c}", pad(4))));
     lines.push("  )".to_string());
+    if !families.is_empty() {
+        let columns: Vec<&str> = families.iter().map(|f| f.kql_guard_column()).collect();
+        lines.push(format!("| project-away {}", columns.join(", ")));
+    }
     Block {
         text: lines.join("\n"),
         active: compiled.active.len(),
         total: policy.exclusions.len(),
         watchlists,
     }
+}
+
+/// The address families the active exclusions test.
+pub(crate) fn guarded_families(compiled: &Compiled<'_>) -> Vec<Family> {
+    let mut families: Vec<Family> = compiled
+        .active_exclusions()
+        .flat_map(|e| e.conditions.iter().flat_map(|c| c.values.iter()))
+        .filter_map(|v| match &v.test {
+            Test::Net(IpNet::V4(_)) => Some(Family::V4),
+            Test::Net(IpNet::V6(_)) => Some(Family::V6),
+            Test::Text(_) => None,
+        })
+        .collect();
+    families.sort();
+    families.dedup();
+    families
+}
+
+/// The line computing each family's address guard once per row, before the tests that read
+/// it: the guards are long, and an exclusion block may test addresses many times.
+pub(crate) fn guard_extend(families: &[Family]) -> Option<String> {
+    let guards: Vec<String> =
+        families.iter().map(|f| format!("{} = {}", f.kql_guard_column(), f.kql_guard())).collect();
+    (!guards.is_empty()).then(|| format!("| extend {}", guards.join(", ")))
 }
 
 fn render_items(items: &[Item], indent: usize, out: &mut Vec<String>) {

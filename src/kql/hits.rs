@@ -2,7 +2,7 @@
 //! matches, so zero-hit and over-broad exclusions show up where the data is.
 
 use crate::compile::Compiled;
-use crate::kql::emit::{exclusion_node, render_expression};
+use crate::kql::emit::{exclusion_node, guard_extend, guarded_families, render_expression};
 use crate::kql::literal::{comment_text, identifier};
 
 /// A KQL timespan literal such as `14d`, `12h`, `30m` (whole units only).
@@ -23,9 +23,9 @@ pub fn query(compiled: &Compiled<'_>, since: &str, time_column: &str) -> String 
         )),
         identifier(policy.profile.table),
         format!("| where {} > ago({since})", identifier(time_column)),
-        "| summarize".to_string(),
-        "    Rows = count(),".to_string(),
     ];
+    lines.extend(guard_extend(&guarded_families(compiled)));
+    lines.extend(["| summarize".to_string(), "    Rows = count(),".to_string()]);
     let active: Vec<_> = compiled.active_exclusions().collect();
     let n = active.len();
     for (i, e) in active.into_iter().enumerate() {

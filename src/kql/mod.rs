@@ -32,7 +32,8 @@
 //!   return null "if conversion for one of the two … strings wasn't successful", and Kusto's
 //!   parser accepts texts fpx does not (IPv4 with a `/prefix`, IPv4 in the IPv6 functions).
 //!   Each call is guarded by a strict regex that accepts exactly what the matcher parses
-//!   (tested against Rust's parser) and wrapped in
+//!   (tested against Rust's parser; computed once per row into `fpx_ipv4_ok` /
+//!   `fpx_ipv6_ok` by an `extend` before the filter and dropped after it) and wrapped in
 //!   [`coalesce(…, false)`](https://learn.microsoft.com/en-us/kusto/query/coalesce-function).
 //! - **Headers** read `parse_json(tostring(column_ifexists(col, "")))[name]`:
 //!   [`column_ifexists`](https://learn.microsoft.com/en-us/kusto/query/column-ifexists-function)
