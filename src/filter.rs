@@ -13,7 +13,9 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 
 use crate::compile::{Compiled, Status};
-use crate::event::{Batch, BatchReader, CsvColumns, Format, JsonRowReader, Record, RowError, read_csv_row};
+use crate::event::{
+    Batch, BatchReader, CsvColumns, Format, JsonRowReader, Part, Record, RowError, read_csv_row,
+};
 use crate::matcher::{Matcher, Scratch};
 use crate::semantics::Cell;
 
@@ -25,6 +27,8 @@ pub enum Verdict {
     Excluded(Vec<usize>),
     /// Kept because it could not be read.
     Unreadable(RowError),
+    /// More bytes of the over-long row before it ([`Part::More`]): kept, not counted again.
+    More,
 }
 
 /// The counts of a filter run.
@@ -114,6 +118,11 @@ pub fn judge(
         .records
         .iter()
         .map(|r| {
+            match r.part {
+                Part::Row => {}
+                Part::TooLong => return Verdict::Unreadable(batch.too_long()),
+                Part::More => return Verdict::More,
+            }
             let read = match (format, csv) {
                 (Format::Jsonl, _) => batch.text(r).and_then(|text| json.read(text, &mut cells)),
                 (Format::Csv, Some(columns)) => batch.text(r).and_then(|_| {
@@ -321,10 +330,15 @@ impl<'c, 's> Output<'c, 's> {
     ) -> Result<(), FilterError> {
         let stats = &mut self.stats;
         for (r, v) in batch.records.iter().zip(verdicts) {
-            stats.total += 1;
+            if *v != Verdict::More {
+                stats.total += 1;
+            }
             match v {
                 Verdict::Kept => {
                     stats.kept += 1;
+                    self.kept.write_all(batch.raw(r)).map_err(FilterError::Write)?;
+                }
+                Verdict::More => {
                     self.kept.write_all(batch.raw(r)).map_err(FilterError::Write)?;
                 }
                 Verdict::Unreadable(e) => {
