@@ -10,6 +10,7 @@ mod differential;
 mod explain;
 mod export;
 mod filter;
+mod fuzz;
 mod import;
 mod init;
 mod kql;
