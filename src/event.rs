@@ -702,6 +702,30 @@ pub fn read_csv_row<'a>(
     Ok(())
 }
 
+/// Whether CSV text is cut inside a quoted field: a line break after it does not end the row.
+fn ends_in_quotes(row: &[u8]) -> bool {
+    use csv_core::ReadRecordResult as Rr;
+    let mut reader = csv_core::Reader::new();
+    let (mut out, mut ends) = ([0u8; 1024], [0usize; 64]);
+    let mut input = row;
+    // A first read of one byte: no byte-order mark is dropped.
+    let mut limit = 1;
+    loop {
+        let (res, nin, _, _) =
+            reader.read_record(input.get(..limit.min(input.len())).unwrap_or_default(), &mut out, &mut ends);
+        input = input.get(nin..).unwrap_or_default();
+        limit = usize::MAX;
+        match res {
+            Rr::OutputFull | Rr::OutputEndsFull => {}
+            Rr::Record | Rr::End => return false,
+            Rr::InputEmpty if input.is_empty() => break,
+            Rr::InputEmpty => {}
+        }
+    }
+    let (res, ..) = reader.read_record(b"\n", &mut out, &mut ends);
+    res != Rr::Record
+}
+
 /// The longest row [`BatchReader`] reads by default, in bytes, its line terminator included.
 /// A real export's row is a few kilobytes; a longer row is passed through unread.
 pub const DEFAULT_MAX_ROW_BYTES: usize = 16 << 20;
@@ -716,6 +740,9 @@ pub enum Part {
     TooLong,
     /// More bytes of the over-long row before it, passed through as they are.
     More,
+    /// CSV: the last row, which the input ends inside a quoted field of. It was cut short,
+    /// so it is not read: it is kept and reported unreadable.
+    Unclosed,
 }
 
 /// One row of a batch.
@@ -764,9 +791,13 @@ impl Batch {
         )
     }
 
-    /// Why a [`Part::TooLong`] row is not read.
-    pub fn too_long(&self) -> RowError {
-        RowError::new(format!("row is longer than {} bytes", self.max_row))
+    /// Why a row of this part is not read, if it is not.
+    pub fn unread(&self, part: Part) -> Option<RowError> {
+        match part {
+            Part::Row | Part::More => None,
+            Part::TooLong => Some(RowError::new(format!("row is longer than {} bytes", self.max_row))),
+            Part::Unclosed => Some(RowError::new("the input ends inside a quoted field of this row")),
+        }
     }
 }
 
@@ -1072,11 +1103,18 @@ impl<R: Read> BatchReader<R> {
             let row_start = if header_pending && self.first { 0 } else { pos };
             self.csv.reset();
             let (mut nout_total, mut nend_total, mut at) = (0usize, 0usize, pos);
+            let mut unclosed = false;
             let complete = loop {
                 // The first read is one byte: csv-core drops a byte-order mark at the start
                 // of a read after a reset, and only the file's own one (skipped above) goes.
                 let limit = if at == pos { (at + 1).min(data.len()) } else { data.len() };
                 let input = data.get(at..limit).unwrap_or_default();
+                if input.is_empty() && self.eof {
+                    // The input ends here, inside a quoted field when a line break would not
+                    // end the row. (A fresh reader: csv-core 0.1.13 clones a reader without
+                    // its transition classes.)
+                    unclosed = ends_in_quotes(data.get(pos..).unwrap_or_default());
+                }
                 let (res, nin, nout, nend) = self.csv.read_record(
                     input,
                     out.get_mut(nout_total..).unwrap_or_default(),
@@ -1122,7 +1160,10 @@ impl<R: Read> BatchReader<R> {
             let row_line = line;
             // From `pos`: the header's bytes start before the blank lines counted above.
             line += memchr::memchr_iter(b'\n', data.get(pos..end).unwrap_or_default()).count() as u64;
-            let part = self.part(raw);
+            let part = match self.part(raw) {
+                Part::Row if unclosed => Part::Unclosed,
+                part => part,
+            };
             if header_pending {
                 if part == Part::TooLong {
                     return Err(io::Error::new(

@@ -118,10 +118,11 @@ pub fn judge(
         .records
         .iter()
         .map(|r| {
-            match r.part {
-                Part::Row => {}
-                Part::TooLong => return Verdict::Unreadable(batch.too_long()),
-                Part::More => return Verdict::More,
+            if r.part == Part::More {
+                return Verdict::More;
+            }
+            if let Some(e) = batch.unread(r.part) {
+                return Verdict::Unreadable(e);
             }
             let read = match (format, csv) {
                 (Format::Jsonl, _) => batch.text(r).and_then(|text| json.read(text, &mut cells)),

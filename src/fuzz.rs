@@ -471,6 +471,8 @@ pub fn csv(data: &[u8]) -> Result<(), Violation> {
         let raw = raw(i);
         let why = if raw.len() > max_row {
             Some("row is longer than")
+        } else if i + 1 == records.len() && ends_in_quotes(raw) {
+            Some("the input ends inside a quoted field")
         } else if std::str::from_utf8(row_text(raw)).is_err() {
             Some("invalid UTF-8")
         } else if duplicate {
@@ -534,6 +536,16 @@ pub fn csv(data: &[u8]) -> Result<(), Violation> {
     );
     ensure!(is_subsequence(&out.kept, body), "the kept output has bytes the input does not");
     Ok(())
+}
+
+/// Whether a last row is cut inside a quoted field: the `csv` crate reads it and a line
+/// more as one record.
+fn ends_in_quotes(raw: &[u8]) -> bool {
+    let mut more = raw.to_vec();
+    more.extend_from_slice(b"\nx");
+    let mut reader =
+        ::csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(more.as_slice());
+    reader.byte_records().count() == 1
 }
 
 /// Whether `a` is `b` with some bytes left out.
