@@ -90,7 +90,10 @@ impl Serialize for Stats {
 #[derive(Debug)]
 pub enum FilterError {
     Read(io::Error),
+    /// Writing the kept rows failed.
     Write(io::Error),
+    /// Writing the excluded rows failed.
+    WriteExcluded(io::Error),
 }
 
 /// Where rows go.
@@ -359,7 +362,7 @@ impl<'c, 's> Output<'c, 's> {
                     }
                     if let Some(out) = self.excluded.as_deref_mut() {
                         write_excluded(out, self.compiled, batch, r, hits, csv)
-                            .map_err(FilterError::Write)?;
+                            .map_err(FilterError::WriteExcluded)?;
                     }
                 }
             }
@@ -370,7 +373,7 @@ impl<'c, 's> Output<'c, 's> {
     fn finish(self) -> Result<Stats, FilterError> {
         self.kept.flush().map_err(FilterError::Write)?;
         if let Some(out) = self.excluded {
-            out.flush().map_err(FilterError::Write)?;
+            out.flush().map_err(FilterError::WriteExcluded)?;
         }
         Ok(self.stats)
     }

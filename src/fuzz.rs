@@ -72,7 +72,7 @@ pub fn policy(data: &[u8]) -> Result<(), Violation> {
 
 /// The policy the event targets filter with: every kind of condition, lists and a group,
 /// with short values that fuzzed rows can hit.
-const EVENT_POLICY: &str = r#"
+pub const EVENT_POLICY: &str = r#"
 [policy]
 name = "fuzz"
 header_column = "Headers"
@@ -179,7 +179,11 @@ fn run_filter(
     );
     let (stats, error) = match result {
         Ok(s) => (Some(s), None),
-        Err(filter::FilterError::Read(e) | filter::FilterError::Write(e)) => (None, Some(e.to_string())),
+        Err(
+            filter::FilterError::Read(e)
+            | filter::FilterError::Write(e)
+            | filter::FilterError::WriteExcluded(e),
+        ) => (None, Some(e.to_string())),
     };
     Output { kept, excluded, unreadable, stats, error }
 }

@@ -106,6 +106,11 @@ pub(crate) fn run(args: &FilterArgs<'_>, ui: &Ui) -> Exit {
             ui.error(format!("cannot write output: {}", io_reason(&e)));
             return Exit::Usage;
         }
+        Err(FilterError::WriteExcluded(e)) => {
+            let path = excluded.map(|p| p.display().to_string()).unwrap_or_default();
+            ui.error(format!("cannot write `{path}`: {}", io_reason(&e)));
+            return Exit::Usage;
+        }
         Err(FilterError::Read(e)) => {
             ui.error(format!("cannot read input: {}", io_reason(&e)));
             return Exit::Usage;
