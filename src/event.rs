@@ -111,6 +111,9 @@ impl fmt::Display for RowError {
 pub fn read_json_row<'a>(line: &'a str, layout: &Layout, cells: &mut Vec<Cell<'a>>) -> Result<(), RowError> {
     cells.clear();
     cells.resize(layout.slots(), Cell::Absent);
+    if nesting_exceeds(line.as_bytes(), MAX_JSON_DEPTH) {
+        return Err(RowError::new(format!("invalid JSON: nested more than {MAX_JSON_DEPTH} levels deep")));
+    }
     let mut headers: Option<&'a RawValue> = None;
     let mut de = serde_json::Deserializer::from_str(line);
     let seed = RowSeed { layout, cells, headers: &mut headers, seen: 0 };
@@ -120,6 +123,40 @@ pub fn read_json_row<'a>(line: &'a str, layout: &Layout, cells: &mut Vec<Cell<'a
         read_header_bag(raw.get(), layout, cells)?;
     }
     Ok(())
+}
+
+/// The deepest nesting of objects and arrays a JSON Lines row may have. serde_json skips
+/// the values of columns fpx does not read without a depth limit, but stops at 128 levels
+/// when it parses a row; an excluded row is written one level down in `--excluded`, so
+/// every row fpx reads can be read back by serde_json and tools like it.
+pub const MAX_JSON_DEPTH: usize = 100;
+
+/// Whether objects and arrays nest more than `max` deep (brackets inside strings aside).
+fn nesting_exceeds(b: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &c in b {
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
 }
 
 fn json_error(e: &serde_json::Error) -> RowError {
@@ -665,6 +702,49 @@ pub fn read_csv_row<'a>(
     Ok(())
 }
 
+/// Whether CSV text is cut inside a quoted field: a line break after it does not end the row.
+fn ends_in_quotes(row: &[u8]) -> bool {
+    use csv_core::ReadRecordResult as Rr;
+    let mut reader = csv_core::Reader::new();
+    let (mut out, mut ends) = ([0u8; 1024], [0usize; 64]);
+    let mut input = row;
+    // A first read of one byte: no byte-order mark is dropped.
+    let mut limit = 1;
+    loop {
+        let (res, nin, _, _) =
+            reader.read_record(input.get(..limit.min(input.len())).unwrap_or_default(), &mut out, &mut ends);
+        input = input.get(nin..).unwrap_or_default();
+        limit = usize::MAX;
+        match res {
+            Rr::OutputFull | Rr::OutputEndsFull => {}
+            Rr::Record | Rr::End => return false,
+            Rr::InputEmpty if input.is_empty() => break,
+            Rr::InputEmpty => {}
+        }
+    }
+    let (res, ..) = reader.read_record(b"\n", &mut out, &mut ends);
+    res != Rr::Record
+}
+
+/// The longest row [`BatchReader`] reads by default, in bytes, its line terminator included.
+/// A real export's row is a few kilobytes; a longer row is passed through unread.
+pub const DEFAULT_MAX_ROW_BYTES: usize = 16 << 20;
+
+/// What part of a row a [`Record`] holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// A whole row, to be read.
+    Row,
+    /// A row longer than the reader's maximum: all of it, or its first bytes when the rest
+    /// follows as [`Part::More`]. It is not read: it is kept and reported unreadable.
+    TooLong,
+    /// More bytes of the over-long row before it, passed through as they are.
+    More,
+    /// CSV: the last row, which the input ends inside a quoted field of. It was cut short,
+    /// so it is not read: it is kept and reported unreadable.
+    Unclosed,
+}
+
 /// One row of a batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
@@ -676,6 +756,7 @@ pub struct Record {
     /// [`Batch::ends`] (relative to the start of its fields).
     pub fields: Range<usize>,
     pub ends: Range<usize>,
+    pub part: Part,
 }
 
 /// Whole rows read from the input at once.
@@ -685,6 +766,8 @@ pub struct Batch {
     pub records: Vec<Record>,
     pub fields: Vec<u8>,
     pub ends: Vec<usize>,
+    /// The reader's maximum row length, which [`Part::TooLong`] rows exceed.
+    pub max_row: usize,
 }
 
 impl Batch {
@@ -707,9 +790,21 @@ impl Batch {
             self.ends.get(r.ends.clone()).unwrap_or_default(),
         )
     }
+
+    /// Why a row of this part is not read, if it is not.
+    pub fn unread(&self, part: Part) -> Option<RowError> {
+        match part {
+            Part::Row | Part::More => None,
+            Part::TooLong => Some(RowError::new(format!("row is longer than {} bytes", self.max_row))),
+            Part::Unclosed => Some(RowError::new("the input ends inside a quoted field of this row")),
+        }
+    }
 }
 
 /// Streams an input as batches of whole rows.
+///
+/// Memory is bounded by the longest row read whole ([`BatchReader::max_row_bytes`]) plus
+/// two reads: a longer row is handed out in pieces as it is read, never held whole.
 pub struct BatchReader<R> {
     inner: R,
     format: Format,
@@ -724,10 +819,28 @@ pub struct BatchReader<R> {
     first: bool,
     /// Batches given back by [`BatchReader::recycle`], whose buffers are reused.
     spare: Vec<Batch>,
+    /// Bytes read from the input at a time.
+    block: usize,
+    /// Rows longer than this (line terminator included) are passed through unread.
+    max_row: usize,
+    /// Inside an over-long row, whose remaining bytes are passed through.
+    long: Option<Long>,
+}
+
+/// Where the reader is in an over-long row it passes through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Long {
+    /// Before the row's end.
+    InRow,
+    /// The CSV row ended with a `\r` as the last byte read: a `\n` right after it is part of
+    /// its terminator.
+    AfterCr,
 }
 
 /// Recycled batches kept for reuse; more in flight are simply freed.
 const SPARE_BATCHES: usize = 16;
+/// Buffers larger than this (grown by an over-long row) are freed rather than kept.
+const SPARE_MAX_BYTES: usize = 4 * BLOCK;
 
 impl<R: Read> BatchReader<R> {
     pub fn new(inner: R, format: Format) -> Self {
@@ -741,6 +854,9 @@ impl<R: Read> BatchReader<R> {
             header: None,
             first: true,
             spare: Vec::new(),
+            block: BLOCK,
+            max_row: DEFAULT_MAX_ROW_BYTES,
+            long: None,
         }
     }
 
@@ -751,6 +867,20 @@ impl<R: Read> BatchReader<R> {
         r
     }
 
+    /// Rows longer than `bytes` (line terminator included) are not read: each is kept,
+    /// reported unreadable and passed through in pieces (default [`DEFAULT_MAX_ROW_BYTES`]).
+    pub fn max_row_bytes(mut self, bytes: usize) -> Self {
+        self.max_row = bytes.max(1);
+        self
+    }
+
+    /// Reads `bytes` at a time (default 1 MiB). Tests use tiny reads to put row boundaries
+    /// everywhere.
+    pub fn block_size(mut self, bytes: usize) -> Self {
+        self.block = bytes.max(1);
+        self
+    }
+
     /// The CSV header row (raw bytes, names), after the first batch was read.
     pub fn csv_header(&self) -> Option<&(Vec<u8>, Vec<String>)> {
         self.header.as_ref()
@@ -759,7 +889,7 @@ impl<R: Read> BatchReader<R> {
     /// Gives a written batch back, so its buffers (already in memory) hold later rows
     /// instead of fresh allocations.
     pub fn recycle(&mut self, batch: Batch) {
-        if self.spare.len() < SPARE_BATCHES {
+        if self.spare.len() < SPARE_BATCHES && batch.data.capacity() <= SPARE_MAX_BYTES {
             self.spare.push(batch);
         }
     }
@@ -771,6 +901,7 @@ impl<R: Read> BatchReader<R> {
         b.records.clear();
         b.fields.clear();
         b.ends.clear();
+        b.max_row = self.max_row;
         b
     }
 
@@ -784,40 +915,131 @@ impl<R: Read> BatchReader<R> {
         Ok(())
     }
 
-    /// The next batch of whole rows; `None` at the end of the input.
+    /// The next batch of whole rows (or one piece of an over-long row); `None` at the end of
+    /// the input.
     pub fn next_batch(&mut self) -> io::Result<Option<Batch>> {
         loop {
-            if !self.eof && self.carry.len() < BLOCK {
-                self.fill(BLOCK)?;
+            if self.long.is_some() {
+                if self.carry.is_empty() && !self.eof {
+                    self.fill(self.block)?;
+                }
+                if let Some(batch) = self.pass_through(Part::More) {
+                    return Ok(Some(batch));
+                }
+                continue;
+            }
+            if !self.eof && self.carry.len() < self.block {
+                self.fill(self.block)?;
             }
             let data = std::mem::take(&mut self.carry);
             let (batch, rest) = match self.format {
                 Format::Jsonl => self.split_lines(data),
-                Format::Csv => self.split_csv(data),
+                Format::Csv => self.split_csv(data)?,
             };
             self.carry = rest;
             if !batch.records.is_empty() {
                 return Ok(Some(batch));
             }
-            if self.eof && self.carry.is_empty() {
+            self.recycle(batch);
+            if self.eof {
+                // Whatever is left is blank bytes between rows.
+                self.carry.clear();
                 return Ok(None);
             }
-            if !self.eof {
-                // A row longer than what is buffered: read more of it.
-                let more = self.carry.len().max(BLOCK);
-                self.fill(more)?;
-            } else if !self.carry.is_empty() {
-                // Only blank bytes remain.
-                self.carry.clear();
+            if self.carry.len() > self.max_row {
+                // INVARIANT: `carry` starts at the row's first byte and holds no whole row.
+                if self.format == Format::Csv && self.header.is_none() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("the header row is longer than {} bytes", self.max_row),
+                    ));
+                }
+                self.long = Some(Long::InRow);
+                self.csv.reset();
+                self.first = false;
+                if let Some(batch) = self.pass_through(Part::TooLong) {
+                    return Ok(Some(batch));
+                }
+                continue;
+            }
+            // A row longer than what is buffered: read more of it, up to one byte past the
+            // longest row read whole.
+            let more =
+                self.carry.len().max(self.block).min(self.max_row.saturating_add(1) - self.carry.len());
+            self.fill(more)?;
+        }
+    }
+
+    /// Hands out the buffered bytes of the over-long row being passed through, up to its
+    /// end; `None` when none of them belong to it.
+    fn pass_through(&mut self, part: Part) -> Option<Batch> {
+        let data = std::mem::take(&mut self.carry);
+        let (end, next) = self.long_row_end(&data);
+        self.long = next;
+        if end == 0 && part == Part::More {
+            self.carry = data;
+            return None;
+        }
+        let mut batch = self.empty_batch();
+        let mut rest = std::mem::take(&mut batch.data);
+        rest.extend_from_slice(data.get(end..).unwrap_or_default());
+        let mut data = data;
+        data.truncate(end);
+        batch.records.push(Record { line: self.line, raw: 0..end, fields: 0..0, ends: 0..0, part });
+        self.line += memchr::memchr_iter(b'\n', &data).count() as u64;
+        batch.data = data;
+        self.carry = rest;
+        Some(batch)
+    }
+
+    /// How many bytes of `data` belong to the over-long row, and the state after them.
+    fn long_row_end(&mut self, data: &[u8]) -> (usize, Option<Long>) {
+        use csv_core::ReadRecordResult as Rr;
+        let in_row = if self.eof { None } else { Some(Long::InRow) };
+        match (self.format, self.long) {
+            (_, None) => (0, None),
+            (Format::Jsonl, Some(_)) => match memchr::memchr(b'\n', data) {
+                Some(i) => (i + 1, None),
+                None => (data.len(), in_row),
+            },
+            (Format::Csv, Some(Long::AfterCr)) => (usize::from(data.first() == Some(&b'\n')), None),
+            (Format::Csv, Some(Long::InRow)) => {
+                // The quote state carries over from piece to piece in `self.csv`; the fields
+                // are discarded.
+                let (mut out, mut ends) = ([0u8; 1024], [0usize; 64]);
+                let mut at = 0;
+                let found = loop {
+                    let input = data.get(at..).unwrap_or_default();
+                    let (res, nin, _, _) = self.csv.read_record(input, &mut out, &mut ends);
+                    at += nin;
+                    match res {
+                        Rr::OutputFull | Rr::OutputEndsFull => {}
+                        Rr::Record | Rr::End => break true,
+                        // At the end of the input an empty read ends the row.
+                        Rr::InputEmpty if self.eof => {}
+                        Rr::InputEmpty => break false,
+                    }
+                };
+                if !found {
+                    return (data.len(), in_row);
+                }
+                match (at.checked_sub(1).and_then(|i| data.get(i)), data.get(at)) {
+                    (Some(b'\r'), Some(b'\n')) => (at + 1, None),
+                    (Some(b'\r'), None) if !self.eof => (at, Some(Long::AfterCr)),
+                    _ => (at, None),
+                }
             }
         }
+    }
+
+    fn part(&self, raw: &[u8]) -> Part {
+        if raw.len() > self.max_row { Part::TooLong } else { Part::Row }
     }
 
     /// Splits JSON Lines at `\n`; a final row without terminator is taken at the end of input.
     fn split_lines(&mut self, data: Vec<u8>) -> (Batch, Vec<u8>) {
         let cut = if self.eof { data.len() } else { memchr::memrchr(b'\n', &data).map_or(0, |i| i + 1) };
         let mut batch = self.empty_batch();
-        let records = &mut batch.records;
         let mut start = 0;
         while start < cut {
             let end = memchr::memchr(b'\n', data.get(start..cut).unwrap_or_default())
@@ -826,8 +1048,10 @@ impl<R: Read> BatchReader<R> {
             self.line += 1;
             let raw = data.get(start..end).unwrap_or_default();
             let content = if self.first && start == 0 { raw.strip_prefix(BOM).unwrap_or(raw) } else { raw };
-            if !content.iter().all(|b| b.is_ascii_whitespace()) {
-                records.push(Record { line, raw: start..end, fields: 0..0, ends: 0..0 });
+            // A blank line is no row, unless it is too long to be known blank when streamed.
+            let part = self.part(raw);
+            if part == Part::TooLong || !content.iter().all(|b| b.is_ascii_whitespace()) {
+                batch.records.push(Record { line, raw: start..end, fields: 0..0, ends: 0..0, part });
             }
             start = end;
         }
@@ -843,7 +1067,7 @@ impl<R: Read> BatchReader<R> {
     }
 
     /// Splits CSV rows with csv-core, keeping each row's exact bytes and unescaped fields.
-    fn split_csv(&mut self, data: Vec<u8>) -> (Batch, Vec<u8>) {
+    fn split_csv(&mut self, data: Vec<u8>) -> io::Result<(Batch, Vec<u8>)> {
         use csv_core::ReadRecordResult as Rr;
         let mut batch = self.empty_batch();
         let mut pos = 0;
@@ -854,26 +1078,43 @@ impl<R: Read> BatchReader<R> {
         let mut out = vec![0u8; 4096];
         let mut ends = vec![0usize; 64];
         let mut consumed_to = 0; // end of the last whole row
+        // The line of `data[pos]`; `self.line` follows `consumed_to`.
+        let mut line = self.line;
         loop {
             // Skip blank lines between rows; they belong to no row.
             while let Some(b'\r' | b'\n') = data.get(pos) {
                 if data.get(pos) == Some(&b'\n') {
-                    self.line += 1;
+                    line += 1;
                 }
                 pos += 1;
             }
-            if pos >= data.len() && !self.eof {
-                break;
+            if !header_pending {
+                // Blank lines are consumed: a row held back below starts at its first byte.
+                consumed_to = pos;
+                self.line = line;
             }
             if pos >= data.len() {
-                consumed_to = data.len();
+                if self.eof {
+                    consumed_to = data.len();
+                    self.line = line;
+                }
                 break;
             }
             let row_start = if header_pending && self.first { 0 } else { pos };
             self.csv.reset();
             let (mut nout_total, mut nend_total, mut at) = (0usize, 0usize, pos);
+            let mut unclosed = false;
             let complete = loop {
-                let input = data.get(at..).unwrap_or_default();
+                // The first read is one byte: csv-core drops a byte-order mark at the start
+                // of a read after a reset, and only the file's own one (skipped above) goes.
+                let limit = if at == pos { (at + 1).min(data.len()) } else { data.len() };
+                let input = data.get(at..limit).unwrap_or_default();
+                if input.is_empty() && self.eof {
+                    // The input ends here, inside a quoted field when a line break would not
+                    // end the row. (A fresh reader: csv-core 0.1.13 clones a reader without
+                    // its transition classes.)
+                    unclosed = ends_in_quotes(data.get(pos..).unwrap_or_default());
+                }
                 let (res, nin, nout, nend) = self.csv.read_record(
                     input,
                     out.get_mut(nout_total..).unwrap_or_default(),
@@ -886,6 +1127,7 @@ impl<R: Read> BatchReader<R> {
                     Rr::OutputFull => out.resize(out.len() * 2, 0),
                     Rr::OutputEndsFull => ends.resize(ends.len() * 2, 0),
                     Rr::Record => break true,
+                    Rr::InputEmpty if limit < data.len() => continue,
                     Rr::InputEmpty if self.eof && input.is_empty() => {
                         // csv-core wants an empty read to finish the last row.
                         continue;
@@ -915,9 +1157,20 @@ impl<R: Read> BatchReader<R> {
                 break;
             }
             let raw = data.get(row_start..end).unwrap_or_default();
-            let line = self.line;
-            self.line += raw.iter().filter(|&&b| b == b'\n').count() as u64;
+            let row_line = line;
+            // From `pos`: the header's bytes start before the blank lines counted above.
+            line += memchr::memchr_iter(b'\n', data.get(pos..end).unwrap_or_default()).count() as u64;
+            let part = match self.part(raw) {
+                Part::Row if unclosed => Part::Unclosed,
+                part => part,
+            };
             if header_pending {
+                if part == Part::TooLong {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("the header row is longer than {} bytes", self.max_row),
+                    ));
+                }
                 let mut names = Vec::with_capacity(nend_total);
                 let mut s = 0;
                 for &e in ends.get(..nend_total).unwrap_or_default() {
@@ -929,31 +1182,29 @@ impl<R: Read> BatchReader<R> {
                 header_pending = false;
             } else {
                 let f0 = batch.fields.len();
-                batch.fields.extend_from_slice(out.get(..nout_total).unwrap_or_default());
                 let e0 = batch.ends.len();
-                batch.ends.extend_from_slice(ends.get(..nend_total).unwrap_or_default());
+                if part == Part::Row {
+                    batch.fields.extend_from_slice(out.get(..nout_total).unwrap_or_default());
+                    batch.ends.extend_from_slice(ends.get(..nend_total).unwrap_or_default());
+                }
                 let d0 = batch.data.len();
                 batch.data.extend_from_slice(raw);
                 batch.records.push(Record {
-                    line,
+                    line: row_line,
                     raw: d0..batch.data.len(),
                     fields: f0..batch.fields.len(),
                     ends: e0..batch.ends.len(),
+                    part,
                 });
             }
             self.first = false;
             pos = end;
             consumed_to = end;
-        }
-        if self.eof
-            && consumed_to < data.len()
-            && data.get(consumed_to..).is_some_and(|r| r.iter().all(|b| matches!(b, b'\r' | b'\n')))
-        {
-            consumed_to = data.len();
+            self.line = line;
         }
         // The unconsumed tail moves to the front; the buffer stays for the next reads.
         let mut rest = data;
         rest.drain(..consumed_to.min(rest.len()));
-        (batch, rest)
+        Ok((batch, rest))
     }
 }

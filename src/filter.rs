@@ -13,7 +13,9 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 
 use crate::compile::{Compiled, Status};
-use crate::event::{Batch, BatchReader, CsvColumns, Format, JsonRowReader, Record, RowError, read_csv_row};
+use crate::event::{
+    Batch, BatchReader, CsvColumns, Format, JsonRowReader, Part, Record, RowError, read_csv_row,
+};
 use crate::matcher::{Matcher, Scratch};
 use crate::semantics::Cell;
 
@@ -25,6 +27,8 @@ pub enum Verdict {
     Excluded(Vec<usize>),
     /// Kept because it could not be read.
     Unreadable(RowError),
+    /// More bytes of the over-long row before it ([`Part::More`]): kept, not counted again.
+    More,
 }
 
 /// The counts of a filter run.
@@ -86,7 +90,10 @@ impl Serialize for Stats {
 #[derive(Debug)]
 pub enum FilterError {
     Read(io::Error),
+    /// Writing the kept rows failed.
     Write(io::Error),
+    /// Writing the excluded rows failed.
+    WriteExcluded(io::Error),
 }
 
 /// Where rows go.
@@ -114,6 +121,12 @@ pub fn judge(
         .records
         .iter()
         .map(|r| {
+            if r.part == Part::More {
+                return Verdict::More;
+            }
+            if let Some(e) = batch.unread(r.part) {
+                return Verdict::Unreadable(e);
+            }
             let read = match (format, csv) {
                 (Format::Jsonl, _) => batch.text(r).and_then(|text| json.read(text, &mut cells)),
                 (Format::Csv, Some(columns)) => batch.text(r).and_then(|_| {
@@ -321,10 +334,15 @@ impl<'c, 's> Output<'c, 's> {
     ) -> Result<(), FilterError> {
         let stats = &mut self.stats;
         for (r, v) in batch.records.iter().zip(verdicts) {
-            stats.total += 1;
+            if *v != Verdict::More {
+                stats.total += 1;
+            }
             match v {
                 Verdict::Kept => {
                     stats.kept += 1;
+                    self.kept.write_all(batch.raw(r)).map_err(FilterError::Write)?;
+                }
+                Verdict::More => {
                     self.kept.write_all(batch.raw(r)).map_err(FilterError::Write)?;
                 }
                 Verdict::Unreadable(e) => {
@@ -344,7 +362,7 @@ impl<'c, 's> Output<'c, 's> {
                     }
                     if let Some(out) = self.excluded.as_deref_mut() {
                         write_excluded(out, self.compiled, batch, r, hits, csv)
-                            .map_err(FilterError::Write)?;
+                            .map_err(FilterError::WriteExcluded)?;
                     }
                 }
             }
@@ -355,7 +373,7 @@ impl<'c, 's> Output<'c, 's> {
     fn finish(self) -> Result<Stats, FilterError> {
         self.kept.flush().map_err(FilterError::Write)?;
         if let Some(out) = self.excluded {
-            out.flush().map_err(FilterError::Write)?;
+            out.flush().map_err(FilterError::WriteExcluded)?;
         }
         Ok(self.stats)
     }

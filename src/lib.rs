@@ -12,6 +12,8 @@ pub mod event;
 pub mod explain;
 pub mod export;
 pub mod filter;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod import;
 pub mod init;
 pub mod kql;

@@ -54,9 +54,13 @@ impl From<Vec<CondId>> for Postings {
         Postings { conds, shared: NOT_SHARED }
     }
 }
-/// Up to this many `contains` values are searched with a full DFA (fastest, but its size
-/// grows with the patterns); larger sets let aho-corasick pick a smaller automaton.
+
+/// Up to this many `contains` values, none longer than [`CONTAINS_DFA_MAX_LEN`], are searched
+/// with a full DFA (fastest, but its size grows with the patterns); other sets use a
+/// contiguous NFA. aho-corasick builds a DFA in time that grows with the square of a value's
+/// length (a 1 MB value took minutes), and would choose one itself for up to 100 values.
 const CONTAINS_DFA_MAX: usize = 5_000;
+const CONTAINS_DFA_MAX_LEN: usize = 256;
 
 /// Matches rows against the active exclusions of a [`Compiled`] policy.
 #[derive(Clone, Debug)]
@@ -593,10 +597,12 @@ impl TextIndex {
             None
         } else {
             let (needles, conds) = group(b.contains);
-            let kind = (needles.len() <= CONTAINS_DFA_MAX).then_some(AhoCorasickKind::DFA);
+            let dfa =
+                needles.len() <= CONTAINS_DFA_MAX && needles.iter().all(|n| n.len() <= CONTAINS_DFA_MAX_LEN);
+            let kind = if dfa { AhoCorasickKind::DFA } else { AhoCorasickKind::ContiguousNFA };
             let ac = AhoCorasickBuilder::new()
                 .match_kind(MatchKind::Standard)
-                .kind(kind)
+                .kind(Some(kind))
                 .build(&needles)
                 .map_err(|e| BuildError(format!("cannot index `contains` values: {e}")))?;
             Some((ac, conds.into_iter().map(Postings::from).collect()))

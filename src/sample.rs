@@ -74,7 +74,7 @@ pub fn run(compiled: &Compiled<'_>, events: &Events) -> Result<Run, SampleError>
         Sinks { kept: &mut io::sink(), excluded: Some(&mut excluded_out), unreadable: &mut ignore },
     )
     .map_err(|e| match e {
-        FilterError::Read(e) | FilterError::Write(e) => SampleError::Io(e),
+        FilterError::Read(e) | FilterError::Write(e) | FilterError::WriteExcluded(e) => SampleError::Io(e),
     })?;
     let mut excluded = BTreeMap::new();
     // The lines are `fpx filter --excluded` output: one JSON object per excluded row.

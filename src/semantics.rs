@@ -27,6 +27,11 @@ use regex_syntax::ast::{self, Ast};
 
 /// The most memory one compiled regex may use; larger patterns are rejected at validation.
 pub const REGEX_SIZE_LIMIT: usize = 2 * (1 << 20);
+/// The longest pattern text compiled (a regex, or the regex a glob means), in bytes. Longer
+/// ones are rejected before parsing: parsing a pattern of megabytes takes seconds and
+/// gigabytes only to find it over [`REGEX_SIZE_LIMIT`] (and a Sentinel rule's query holds
+/// 10,000 characters).
+pub const MAX_PATTERN_BYTES: usize = 256 * 1024;
 /// The largest counted repetition RE2 accepts (`a{1000}`).
 pub const MAX_REPETITION: u32 = 1000;
 
@@ -171,6 +176,7 @@ impl CheckedRegex {
     }
 
     fn compile(source: String) -> Result<CheckedRegex, RegexProblem> {
+        check_length(&source)?;
         match RegexBuilder::new(&source).size_limit(REGEX_SIZE_LIMIT).dfa_size_limit(REGEX_SIZE_LIMIT).build()
         {
             Ok(regex) => Ok(CheckedRegex { source, regex }),
@@ -363,6 +369,17 @@ pub struct RegexProblem {
     pub help: Option<String>,
 }
 
+fn check_length(pattern: &str) -> Result<(), RegexProblem> {
+    if pattern.len() <= MAX_PATTERN_BYTES {
+        return Ok(());
+    }
+    Err(RegexProblem {
+        message: format!("pattern is longer than {} KiB", MAX_PATTERN_BYTES / 1024),
+        offset: None,
+        help: Some("split it into several smaller patterns".into()),
+    })
+}
+
 fn first_line(s: &str) -> String {
     s.lines().rev().find(|l| l.trim_start().starts_with("error:")).map_or_else(
         || s.lines().next().unwrap_or("").to_string(),
@@ -377,6 +394,7 @@ fn first_line(s: &str) -> String {
 /// the flags `x`, `u` and `R`, set operations and nested classes in brackets, octal and
 /// `\u` escapes, `(?<name>…)`, and counted repetitions above 1000.
 pub fn check_regex(pattern: &str) -> Result<(), RegexProblem> {
+    check_length(pattern)?;
     let ast = ast::parse::ParserBuilder::new().nest_limit(100).build().parse(pattern).map_err(|e| {
         RegexProblem {
             message: e.kind().to_string(),

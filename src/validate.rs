@@ -283,6 +283,19 @@ impl Validator<'_> {
         })
     }
 
+    /// A group's address or member: like a list value, any text but the empty one.
+    fn group_value(&mut self, group: &str, what: &str, v: &Sp<String>) -> Option<(String, Span)> {
+        if v.value.is_empty() {
+            self.push(
+                Diagnostic::error("empty-value", format!("group `{group}` has an empty {what}"))
+                    .at(v.span)
+                    .help("an empty value would match nothing: remove it"),
+            );
+            return None;
+        }
+        Some((v.value.clone(), v.span))
+    }
+
     fn lists(&mut self, raw: &RawPolicy) -> Vec<List> {
         let mut out = Vec::new();
         for (i, l) in raw.lists.iter().enumerate() {
@@ -336,12 +349,9 @@ impl Validator<'_> {
                     .help("give the group's own `address` and its `members`"),
                 );
             }
-            let address = g.address.as_ref().and_then(|a| self.non_empty("address", a).map(|t| (t, a.span)));
-            let members = g
-                .members
-                .iter()
-                .filter_map(|m| self.non_empty("members[…]", m).map(|t| (t, m.span)))
-                .collect();
+            let name = &g.name.value;
+            let address = g.address.as_ref().and_then(|a| self.group_value(name, "address", a));
+            let members = g.members.iter().filter_map(|m| self.group_value(name, "member", m)).collect();
             out.push(Group { name: g.name.value.clone(), span: g.name.span, address, members });
         }
         out

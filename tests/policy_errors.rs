@@ -124,3 +124,20 @@ source_ip = ["10.0.0.1/8"]
     let codes: Vec<&str> = fpx::validate::load(src).unwrap_err().iter().map(|d| d.code).collect();
     assert_eq!(codes, ["unknown-key", "cidr-host-bits"]);
 }
+
+#[test]
+fn group_values_follow_the_list_rule() {
+    // Only the empty text is an error in a group, as in a list; a value of spaces is text.
+    let src = |member: &str| {
+        format!(
+            "[policy]\nname = \"g\"\n[groups.team]\naddress = \"team@company.com\"\nmembers = [{member}]\n\
+             [[exclusion]]\nid = \"a\"\nreason = \"r\"\nowner = \"o\"\nrecipient = [\"@team\"]\n"
+        )
+    };
+    let diags = fpx::validate::load(&src("\"a@company.com\", \"\"")).unwrap_err();
+    assert!(diags.iter().all(|d| d.code == "empty-value"), "{diags:#?}");
+    assert_eq!(diags[0].message, "group `team` has an empty member");
+    let p = fpx::validate::load(&src("\" \"")).unwrap();
+    let texts: Vec<&str> = p.exclusions[0].conditions[0].values.iter().map(|v| v.text.as_str()).collect();
+    assert_eq!(texts, ["team@company.com", " "]);
+}

@@ -1,4 +1,4 @@
-//! Property tests: random policies (every condition kind, lists, globs full of
+//! Property tests: random policies (every condition kind, lists, groups, globs full of
 //! metacharacters, networks of both families, regexes from a safe generator) and events
 //! built from each policy's own values. The compiled matcher must agree with the reference
 //! evaluator on every event, JSON Lines and CSV must agree, and a policy written as TOML
@@ -48,12 +48,30 @@ enum GenValue {
     Net(IpNet),
     /// A reference to list `i` (text lists for text fields, network lists for `source_ip`).
     List(usize),
+    /// A reference to group `i`.
+    Group(usize),
+}
+
+/// A group member: an address, a text list, or an earlier group (so that no group
+/// contains itself).
+#[derive(Clone, Debug)]
+enum Member {
+    Text(String),
+    List(usize),
+    Group(usize),
+}
+
+#[derive(Clone, Debug)]
+struct GenGroup {
+    address: Option<String>,
+    members: Vec<Member>,
 }
 
 #[derive(Clone, Debug)]
 struct GenPolicy {
     text_lists: Vec<Vec<String>>,
     net_lists: Vec<Vec<IpNet>>,
+    groups: Vec<GenGroup>,
     exclusions: Vec<Vec<(Field, Vec<GenValue>)>>,
 }
 
@@ -98,22 +116,54 @@ fn net() -> impl Strategy<Value = IpNet> {
     ]
 }
 
-fn text_value(n_lists: usize) -> impl Strategy<Value = GenValue> {
+fn text_value(n_lists: usize, n_groups: usize) -> impl Strategy<Value = GenValue> {
     prop_oneof![
         6 => (prop::sample::select(OPS), text()).prop_map(|(op, t)| GenValue::Text(op, t)),
         2 => regex().prop_map(|r| GenValue::Text(Some("regex"), r)),
         1 => (0..n_lists.max(1)).prop_map(GenValue::List),
+        1 => (0..n_groups.max(1)).prop_map(GenValue::Group),
     ]
 }
 
-fn condition(n_text: usize, n_net: usize) -> impl Strategy<Value = (Field, Vec<GenValue>)> {
+/// Groups whose members are addresses, text lists and earlier groups.
+fn groups(n_text: usize) -> impl Strategy<Value = Vec<GenGroup>> {
+    let member = prop_oneof![
+        4 => text().prop_map(Member::Text),
+        1 => (0..n_text).prop_map(Member::List),
+        1 => any::<usize>().prop_map(Member::Group),
+    ];
+    prop::collection::vec((prop::option::of(text()), prop::collection::vec(member, 0..4)), 1..3).prop_map(
+        |gs| {
+            gs.into_iter()
+                .enumerate()
+                .map(|(i, (address, members))| {
+                    let members: Vec<Member> = members
+                        .into_iter()
+                        .map(|m| match m {
+                            Member::Group(_) if i == 0 => Member::Text("first@company.com".into()),
+                            Member::Group(j) => Member::Group(j % i),
+                            m => m,
+                        })
+                        .collect();
+                    let address = match (&address, members.is_empty()) {
+                        (None, true) => Some(format!("group-{i}@company.com")),
+                        _ => address,
+                    };
+                    GenGroup { address, members }
+                })
+                .collect()
+        },
+    )
+}
+
+fn condition(n_text: usize, n_net: usize, n_groups: usize) -> impl Strategy<Value = (Field, Vec<GenValue>)> {
     let text_field = prop_oneof![
         prop::sample::select(TEXT_FIELDS).prop_map(Field::Text),
         prop::sample::select(HEADERS).prop_map(Field::Header),
         prop::sample::select(WHERE_COLUMNS).prop_map(Field::Where),
     ];
     prop_oneof![
-        4 => (text_field, prop::collection::vec(text_value(n_text), 1..4)),
+        4 => (text_field, prop::collection::vec(text_value(n_text, n_groups), 1..4)),
         1 => prop::collection::vec(prop::sample::select(&["Inbound", "outbound", "INTRA-ORG"][..]), 1..3)
             .prop_map(|ds| (Field::Direction, ds.into_iter().map(|d| GenValue::Text(None, d.to_string())).collect())),
         2 => prop::collection::vec(
@@ -130,10 +180,14 @@ fn policy() -> impl Strategy<Value = GenPolicy> {
         prop::collection::vec(prop::collection::vec(net(), 1..4), 1..3),
     )
         .prop_flat_map(|(text_lists, net_lists)| {
-            let (nt, nn) = (text_lists.len(), net_lists.len());
+            let nt = text_lists.len();
+            (Just(text_lists), Just(net_lists), groups(nt))
+        })
+        .prop_flat_map(|(text_lists, net_lists, groups)| {
+            let (nt, nn, ng) = (text_lists.len(), net_lists.len(), groups.len());
             // TOML allows each key once per exclusion: one condition per field (several
             // `[[exclusion.where]]` tables may name the same column).
-            let exclusion = prop::collection::vec(condition(nt, nn), 1..4).prop_map(|conds| {
+            let exclusion = prop::collection::vec(condition(nt, nn, ng), 1..4).prop_map(|conds| {
                 let mut seen = Vec::new();
                 conds
                     .into_iter()
@@ -147,9 +201,14 @@ fn policy() -> impl Strategy<Value = GenPolicy> {
                     })
                     .collect::<Vec<_>>()
             });
-            (Just(text_lists), Just(net_lists), prop::collection::vec(exclusion, 1..6))
+            (Just(text_lists), Just(net_lists), Just(groups), prop::collection::vec(exclusion, 1..6))
         })
-        .prop_map(|(text_lists, net_lists, exclusions)| GenPolicy { text_lists, net_lists, exclusions })
+        .prop_map(|(text_lists, net_lists, groups, exclusions)| GenPolicy {
+            text_lists,
+            net_lists,
+            groups,
+            exclusions,
+        })
 }
 
 /// A TOML basic string for any text.
@@ -172,6 +231,22 @@ impl GenPolicy {
         for (i, l) in self.net_lists.iter().enumerate() {
             let vals: Vec<String> = l.iter().map(|v| toml_str(&v.to_string())).collect();
             let _ = writeln!(t, "nets-{i} = [{}]", vals.join(", "));
+        }
+        for (i, g) in self.groups.iter().enumerate() {
+            let _ = writeln!(t, "\n[groups.group-{i}]");
+            if let Some(a) = &g.address {
+                let _ = writeln!(t, "address = {}", toml_str(&written(a)));
+            }
+            let members: Vec<String> = g
+                .members
+                .iter()
+                .map(|m| match m {
+                    Member::Text(s) => toml_str(&written(s)),
+                    Member::List(j) => toml_str(&format!("@text-{j}")),
+                    Member::Group(j) => toml_str(&format!("@group-{j}")),
+                })
+                .collect();
+            let _ = writeln!(t, "members = [{}]", members.join(", "));
         }
         for (n, conds) in self.exclusions.iter().enumerate() {
             let _ = write!(
@@ -197,6 +272,7 @@ impl GenPolicy {
                             Field::SourceIp => (None, toml_str(&format!("@nets-{i}"))),
                             _ => (None, toml_str(&format!("@text-{i}"))),
                         },
+                        GenValue::Group(i) => (None, toml_str(&format!("@group-{i}"))),
                     };
                     // `glob = [...]` and a plain list mean the same; in an inline table
                     // they share the key `glob`.
@@ -232,17 +308,38 @@ impl GenPolicy {
         t
     }
 
+    /// Every text `@group-i` stands for: its address and its members, references expanded.
+    fn group_texts(&self, i: usize) -> Vec<String> {
+        let g = &self.groups[i];
+        let mut out: Vec<String> = g.address.iter().cloned().collect();
+        for m in &g.members {
+            match m {
+                Member::Text(s) => out.push(s.clone()),
+                Member::List(j) => out.extend(self.text_lists[*j].iter().cloned()),
+                Member::Group(j) => out.extend(self.group_texts(*j)),
+            }
+        }
+        out
+    }
+
     /// Every text a value of the policy holds (lists expanded), and every network.
     fn texts_and_nets(&self) -> (Vec<String>, Vec<IpNet>) {
         let mut texts: Vec<String> = self.text_lists.iter().flatten().cloned().collect();
         let mut nets: Vec<IpNet> = self.net_lists.iter().flatten().copied().collect();
+        for g in &self.groups {
+            texts.extend(g.address.iter().cloned());
+            texts.extend(g.members.iter().filter_map(|m| match m {
+                Member::Text(s) => Some(s.clone()),
+                _ => None,
+            }));
+        }
         for conds in &self.exclusions {
             for (_, vs) in conds {
                 for v in vs {
                     match v {
                         GenValue::Text(_, s) => texts.push(s.clone()),
                         GenValue::Net(n) => nets.push(*n),
-                        GenValue::List(_) => {}
+                        GenValue::List(_) | GenValue::Group(_) => {}
                     }
                 }
             }
@@ -488,6 +585,7 @@ proptest! {
                     Some(Field::SourceIp) => p.net_lists[*i].iter().map(ToString::to_string).collect(),
                     _ => p.text_lists[*i].clone(),
                 },
+                GenValue::Group(i) => p.group_texts(*i),
             })).collect();
             let mut got: Vec<String> = e.conditions.iter().flat_map(|c| c.values.iter().map(|v| v.text.clone())).collect();
             let mut want = expected;

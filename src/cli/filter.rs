@@ -15,17 +15,21 @@ const UNREADABLE_REPORTED: u64 = 20;
 /// The default number of filter threads is the available cores, at most this many.
 const MAX_DEFAULT_THREADS: usize = 8;
 
-#[expect(clippy::too_many_arguments, reason = "one parameter per command-line option")]
-pub(crate) fn run(
-    select: &SelectArgs,
-    format: FormatArg,
-    excluded: Option<&Path>,
-    stats_path: Option<&Path>,
-    strict: bool,
-    threads: Option<u16>,
-    input: Option<&Path>,
-    ui: &Ui,
-) -> Exit {
+/// The options of `fpx filter`.
+pub(crate) struct FilterArgs<'a> {
+    pub select: &'a SelectArgs,
+    pub format: FormatArg,
+    pub excluded: Option<&'a Path>,
+    pub stats: Option<&'a Path>,
+    pub strict: bool,
+    pub threads: Option<u16>,
+    pub max_line_bytes: usize,
+    pub input: Option<&'a Path>,
+}
+
+pub(crate) fn run(args: &FilterArgs<'_>, ui: &Ui) -> Exit {
+    let FilterArgs { select, format, excluded, stats: stats_path, strict, threads, max_line_bytes, input } =
+        *args;
     let threads = threads.map_or_else(
         || std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_DEFAULT_THREADS)),
         usize::from,
@@ -69,7 +73,7 @@ pub(crate) fn run(
             }
         },
     };
-    let batches = BatchReader::with_prefix(reader, format, prefix);
+    let batches = BatchReader::with_prefix(reader, format, prefix).max_row_bytes(max_line_bytes);
     let mut excluded_out = match excluded.map(|p| create(p, ui)).transpose() {
         Ok(w) => w,
         Err(code) => return code,
@@ -100,6 +104,11 @@ pub(crate) fn run(
         Err(FilterError::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => return Exit::Ok,
         Err(FilterError::Write(e)) => {
             ui.error(format!("cannot write output: {}", io_reason(&e)));
+            return Exit::Usage;
+        }
+        Err(FilterError::WriteExcluded(e)) => {
+            let path = excluded.map(|p| p.display().to_string()).unwrap_or_default();
+            ui.error(format!("cannot write `{path}`: {}", io_reason(&e)));
             return Exit::Usage;
         }
         Err(FilterError::Read(e)) => {

@@ -99,6 +99,11 @@ pub enum Command {
         /// (default: the available cores, at most 8).
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
         threads: Option<u16>,
+        /// Rows longer than this many bytes (line end included) are not read: each is kept,
+        /// reported and passed through without being held in memory.
+        #[arg(long, value_name = "BYTES", default_value_t = crate::event::DEFAULT_MAX_ROW_BYTES as u64,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        max_line_bytes: u64,
         /// Events file; `-` or nothing reads stdin.
         input: Option<PathBuf>,
     },
@@ -439,16 +444,21 @@ pub fn main() -> ExitCode {
 fn run(command: Command, ui: &Ui) -> Exit {
     match command {
         Command::Check { policies, today } => check::run(&policies, today.today, ui),
-        Command::Filter { select, format, excluded, stats, strict, threads, input } => filter::run(
-            &select,
-            format,
-            excluded.as_deref(),
-            stats.as_deref(),
-            strict,
-            threads,
-            input.as_deref(),
-            ui,
-        ),
+        Command::Filter { select, format, excluded, stats, strict, threads, max_line_bytes, input } => {
+            filter::run(
+                &filter::FilterArgs {
+                    select: &select,
+                    format,
+                    excluded: excluded.as_deref(),
+                    stats: stats.as_deref(),
+                    strict,
+                    threads,
+                    max_line_bytes: usize::try_from(max_line_bytes).unwrap_or(usize::MAX),
+                    input: input.as_deref(),
+                },
+                ui,
+            )
+        }
         Command::Explain { select, format, event } => explain::run(&select, format, &event, ui),
         Command::Lint { policies, today, soon_days, events, format } => {
             lint::run(&policies, today.today, soon_days, events.as_deref(), format, ui)

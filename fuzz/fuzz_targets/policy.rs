@@ -1,0 +1,8 @@
+#![no_main]
+//! `fpx::fuzz::policy` under libFuzzer: a violated property is a crash.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    if let Err(v) = fpx::fuzz::policy(data) {
+        panic!("{v}");
+    }
+});
