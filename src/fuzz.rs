@@ -574,7 +574,7 @@ fn values(data: &[u8]) -> Vec<String> {
 }
 
 /// A TOML basic string (usable as a key too) for any text.
-fn toml_str(s: &str) -> String {
+pub fn toml_str(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
         match c {

@@ -45,30 +45,15 @@ const HOSTILE: &[&str] = &[
     "[\"bracket\"]",
 ];
 
-fn toml_string(s: &str) -> String {
-    // A TOML basic string with every non-printable character escaped.
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 #[test]
 fn hostile_values_round_trip_through_the_parser() {
     let mut policy = String::from("[policy]\nname = \"hostile\"\nheader_column = \"Headers\"\n");
     for (i, v) in HOSTILE.iter().enumerate() {
-        let s = toml_string(v);
+        let s = fpx::fuzz::toml_str(v);
         policy.push_str(&format!(
             "\n[[exclusion]]\nid = \"h-{i}\"\nreason = {s}\nowner = {s}\nticket = {s}\nsubject.contains = [{s}]\nsender.regex = [{re}]\nheader.{hname} = [{s}]\n",
-            re = toml_string(&regex_syntax::escape(v)),
-            hname = toml_string(&v.replace([':'], "").chars().filter(|c| !c.is_control()).collect::<String>()),
+            re = fpx::fuzz::toml_str(&regex_syntax::escape(v)),
+            hname = fpx::fuzz::toml_str(&v.replace([':'], "").chars().filter(|c| !c.is_control()).collect::<String>()),
         ));
     }
     let p = load_str(&policy);
