@@ -1,8 +1,8 @@
 //! `fpx explain`: what each exclusion decides for one event.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 
-use super::{Exit, SelectArgs, TextOrJson, Ui, io_reason, load_policy, selection};
+use super::{Exit, SelectArgs, TextOrJson, Ui, io_reason, load_policy, selection, write_stdout};
 use crate::compile::Compiled;
 use crate::reference::JsonEvent;
 
@@ -34,12 +34,8 @@ pub(crate) fn run(select: &SelectArgs, format: TextOrJson, event: &str, ui: &Ui)
         TextOrJson::Text => explanation.render(),
         TextOrJson::Json => serde_json::to_string_pretty(&explanation).unwrap_or_default() + "\n",
     };
-    match io::stdout().lock().write_all(rendered.as_bytes()) {
+    match write_stdout(&rendered, ui) {
         Ok(()) => Exit::Ok,
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Exit::Ok,
-        Err(e) => {
-            ui.error(format!("cannot write output: {}", io_reason(&e)));
-            Exit::Usage
-        }
+        Err(code) => code,
     }
 }

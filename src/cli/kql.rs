@@ -1,9 +1,8 @@
 //! `fpx kql`: the exclusion block, watchlists for large lists, or a hit-count query.
 
-use std::io::{self, Write};
 use std::path::Path;
 
-use super::{Exit, ModeArg, SelectArgs, Ui, io_reason, load_policy, selection, warn_inactive};
+use super::{Exit, ModeArg, SelectArgs, Ui, io_reason, load_policy, selection, warn_inactive, write_stdout};
 use crate::compile::Compiled;
 use crate::kql::emit::{self, Block, ListMode, RULE_QUERY_LIMIT, Watchlist};
 use crate::kql::hits;
@@ -25,7 +24,7 @@ pub(crate) fn run(args: &KqlArgs<'_>, ui: &Ui) -> Exit {
     let compiled = Compiled::new(&policy, selection(args.select));
     warn_inactive(&compiled, ui);
     warn_header_column(&compiled, ui);
-    let text = if args.hits {
+    let mut text = if args.hits {
         let Some(since) = hits::parse_since(args.since) else {
             ui.error(format!("`{}` is not a time span: write a whole number of days, hours, minutes or seconds, e.g. `14d`", args.since));
             return Exit::Usage;
@@ -54,13 +53,10 @@ pub(crate) fn run(args: &KqlArgs<'_>, ui: &Ui) -> Exit {
         ));
     }
     ui.summary(format!("{chars} characters"));
-    match writeln!(io::stdout().lock(), "{text}") {
+    text.push('\n');
+    match write_stdout(&text, ui) {
         Ok(()) => Exit::Ok,
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Exit::Ok,
-        Err(e) => {
-            ui.error(format!("cannot write output: {}", io_reason(&e)));
-            Exit::Usage
-        }
+        Err(code) => code,
     }
 }
 

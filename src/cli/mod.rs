@@ -530,17 +530,23 @@ pub(crate) fn io_reason(e: &io::Error) -> String {
 
 /// Loads and validates a policy, printing its diagnostics. `Err` carries the exit code.
 pub(crate) fn load_policy(path: &Path, ui: &Ui) -> Result<Policy, Exit> {
+    load_policy_source(path, ui).map(|(_, policy)| policy)
+}
+
+/// [`load_policy`], with the text the policy was read from (for line numbers in findings).
+pub(crate) fn load_policy_source(path: &Path, ui: &Ui) -> Result<(String, Policy), Exit> {
     let source = read_text(path).map_err(|m| {
         ui.error(m);
         Exit::Usage
     })?;
-    validate::load(&source).map_err(|diags| {
+    let policy = validate::load(&source).map_err(|diags| {
         let name = path.display().to_string();
         let _ = io::stderr().write_all(diag::render(&diags, &name, &source, ui.color).as_bytes());
         let n = diags.iter().filter(|d| d.severity == diag::Severity::Error).count();
         ui.error(format!("`{name}` is invalid: {n} error{}", if n == 1 { "" } else { "s" }));
         Exit::Findings
-    })
+    })?;
+    Ok((source, policy))
 }
 
 pub(crate) fn selection(select: &SelectArgs) -> Selection {

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use jiff::civil::Date;
 
-use super::{Exit, MdOrJson, Ui, compile_sample, load_policy, read_events, read_text, write_stdout};
+use super::{Exit, MdOrJson, Ui, compile_sample, load_policy_source, read_events, write_stdout};
 use crate::compile::Selection;
 use crate::lint::{self, Options};
 use crate::report::{self, Input};
@@ -17,16 +17,9 @@ pub(crate) fn run(
     ui: &Ui,
 ) -> Exit {
     let today = today.unwrap_or_else(Selection::utc_today);
-    let policy = match load_policy(path, ui) {
-        Ok(p) => p,
+    let (source, policy) = match load_policy_source(path, ui) {
+        Ok(loaded) => loaded,
         Err(code) => return code,
-    };
-    let source = match read_text(path) {
-        Ok(s) => s,
-        Err(m) => {
-            ui.error(m);
-            return Exit::Usage;
-        }
     };
     let events = match events.map(|p| read_events(p, ui)).transpose() {
         Ok(e) => e,

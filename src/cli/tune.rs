@@ -4,7 +4,7 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use super::kql::{choose_block, warn_header_column, write_watchlists};
-use super::{Exit, ModeArg, SelectArgs, Ui, io_reason, load_policy, read_text, warn_inactive};
+use super::{Exit, ModeArg, SelectArgs, Ui, io_reason, load_policy, read_text, warn_inactive, write_stdout};
 use crate::compile::{Compiled, Selection};
 use crate::kql::emit::RULE_QUERY_LIMIT;
 use crate::kql::tune;
@@ -143,13 +143,9 @@ pub(crate) fn run(args: &TuneArgs<'_>, ui: &Ui) -> Exit {
         };
     }
     ui.summary(&summary);
-    match io::stdout().lock().write_all(tuned.as_bytes()) {
+    match write_stdout(&tuned, ui) {
         Ok(()) => Exit::Ok,
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Exit::Ok,
-        Err(e) => {
-            ui.error(format!("cannot write output: {}", io_reason(&e)));
-            Exit::Usage
-        }
+        Err(code) => code,
     }
 }
 
