@@ -1105,9 +1105,11 @@ impl<R: Read> BatchReader<R> {
             let (mut nout_total, mut nend_total, mut at) = (0usize, 0usize, pos);
             let mut unclosed = false;
             let complete = loop {
-                // The first read is one byte: csv-core drops a byte-order mark at the start
-                // of a read after a reset, and only the file's own one (skipped above) goes.
-                let limit = if at == pos { (at + 1).min(data.len()) } else { data.len() };
+                // csv-core drops a byte-order mark at the start of a read after a reset, and
+                // only the file's own one (skipped above) goes: a row starting with the
+                // mark's first byte is read one byte first.
+                let split = at == pos && data.get(pos) == BOM.first();
+                let limit = if split { (at + 1).min(data.len()) } else { data.len() };
                 let input = data.get(at..limit).unwrap_or_default();
                 if input.is_empty() && self.eof {
                     // The input ends here, inside a quoted field when a line break would not
