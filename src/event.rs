@@ -830,6 +830,8 @@ pub struct BatchReader<R> {
 /// Where the reader is in an over-long row it passes through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Long {
+    /// At the row's first byte, the CSV reader just reset.
+    Start,
     /// Before the row's end.
     InRow,
     /// The CSV row ended with a `\r` as the last byte read: a `\n` right after it is part of
@@ -954,7 +956,7 @@ impl<R: Read> BatchReader<R> {
                         format!("the header row is longer than {} bytes", self.max_row),
                     ));
                 }
-                self.long = Some(Long::InRow);
+                self.long = Some(Long::Start);
                 self.csv.reset();
                 self.first = false;
                 if let Some(batch) = self.pass_through(Part::TooLong) {
@@ -1003,18 +1005,22 @@ impl<R: Read> BatchReader<R> {
                 None => (data.len(), in_row),
             },
             (Format::Csv, Some(Long::AfterCr)) => (usize::from(data.first() == Some(&b'\n')), None),
-            (Format::Csv, Some(Long::InRow)) => {
+            (Format::Csv, Some(long @ (Long::Start | Long::InRow))) => {
                 // The quote state carries over from piece to piece in `self.csv`; the fields
-                // are discarded.
+                // are discarded. As in `split_csv`, a row starting with a byte-order mark's
+                // first byte is read one byte first, so that csv-core keeps the mark.
                 let (mut out, mut ends) = ([0u8; 1024], [0usize; 64]);
                 let mut at = 0;
+                let split = long == Long::Start && data.first() == BOM.first();
                 let found = loop {
-                    let input = data.get(at..).unwrap_or_default();
+                    let limit = if split && at == 0 { 1.min(data.len()) } else { data.len() };
+                    let input = data.get(at..limit).unwrap_or_default();
                     let (res, nin, _, _) = self.csv.read_record(input, &mut out, &mut ends);
                     at += nin;
                     match res {
                         Rr::OutputFull | Rr::OutputEndsFull => {}
                         Rr::Record | Rr::End => break true,
+                        Rr::InputEmpty if limit < data.len() => {}
                         // At the end of the input an empty read ends the row.
                         Rr::InputEmpty if self.eof => {}
                         Rr::InputEmpty => break false,
